@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { applyEnvOverrides } from './env-overrides.js';
+import { completeConfig, configSchema, type Config } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/hotcert/hotcert.yaml';
+
+export interface ConfigSource {
+  /** The file named with `--config` (or HOTCERT_CONFIG); undefined means the default path. */
+  readonly file?: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The file the config came from, or undefined when the default file does not exist and defaults apply. */
+  readonly file: string | undefined;
+}
+
+/**
+ * Reads the YAML file, applies the environment overrides and validates the result.
+ * A missing default file means "all defaults"; a missing file that was named explicitly is an error.
+ * @throws ConfigError listing every problem with its key path, before anything starts.
+ */
+export async function loadConfig(source: ConfigSource): Promise<LoadedConfig> {
+  const explicit = source.file ?? source.env.HOTCERT_CONFIG;
+  const file = explicit ?? DEFAULT_CONFIG_FILE;
+  let text: string | undefined;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!(code === 'ENOENT' && explicit === undefined)) {
+      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
+      throw new ConfigError(file, [{ path: '(file)', message: `cannot read ${file}: ${reason}` }], { cause: error });
+    }
+  }
+  const config = parseConfigText(text ?? '', text === undefined ? 'defaults' : file, source.env);
+  return { config, file: text === undefined ? undefined : file };
+}
+
+/** Validates config text (YAML); exported for tests of the rules. */
+export function parseConfigText(text: string, sourceName: string, env: NodeJS.ProcessEnv): Config {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      sourceName,
+      document.errors.map((error) => ({ path: '(yaml)', message: error.message.replace(/:?\n[\s\S]*$/, '') })),
+    );
+  }
+  const root: unknown = document.toJS() ?? {};
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+    throw new ConfigError(sourceName, [{ path: '(root)', message: 'must be a mapping of keys to values' }]);
+  }
+  const raw = root as Record<string, unknown>;
+  const applied = applyEnvOverrides(raw, env);
+  const result = configSchema.safeParse(raw);
+  const issues = [
+    ...applied.issues,
+    ...(result.success ? [] : result.error.issues.flatMap(toConfigIssues)),
+    ...duplicateTargetNames(raw.targets),
+  ].map(
+    (issue) => {
+      const variable = applied.sources.get(issue.path);
+      return variable ? { path: `${issue.path} (from ${variable})`, message: issue.message } : issue;
+    },
+  );
+  if (issues.length > 0 || !result.success) throw new ConfigError(sourceName, issues);
+  return completeConfig(result.data);
+}
+
+// Checked on the raw input so that it is reported together with every other problem.
+function duplicateTargetNames(targets: unknown): ConfigIssue[] {
+  if (!Array.isArray(targets)) return [];
+  const firstIndex = new Map<unknown, number>();
+  const issues: ConfigIssue[] = [];
+  targets.forEach((entry: unknown, index) => {
+    const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') return;
+    const first = firstIndex.get(name);
+    if (first === undefined) firstIndex.set(name, index);
+    else issues.push({ path: `targets[${index}].name`, message: `"${name}" is already used by targets[${first}]` });
+  });
+  return issues;
+}
+
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+  }
+  return [{ path: path === '' ? '(root)' : path, message: issue.message }];
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { parseRuntimeAddress, type RuntimeAddress } from '../haproxy/runtime-address.js';
+
+// HAProxy's CLI splits commands on `;` and arguments on spaces, and hotcert puts these names into commands:
+// only a strict allowlist may reach the admin socket.
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+
+const absolutePath = z
+  .string()
+  .regex(SAFE_PATH, 'must be an absolute path made of letters, digits, ".", "_", "-" and "/"');
+
+// YAML 1.2 reads an unquoted 0600 as the decimal number 600, so a mode must be a quoted string.
+const octalMode = z
+  .string({ error: 'must be an octal mode as a quoted string, such as "0600" (YAML reads an unquoted 0600 as 600)' })
+  .regex(/^0?[0-7]{3}$/, 'must be an octal mode as a string, such as "0600" or "0640"')
+  .transform((text) => parseInt(text, 8));
+
+const ownerName = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^([a-z_][a-z0-9_-]*\$?|\d+)$/, 'must be a user or group name, or a numeric id'),
+]);
+
+const runtimeAddress = z.string().transform((text, context): RuntimeAddress => {
+  try {
+    return parseRuntimeAddress(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const target = z.strictObject({
+  name: z.string().regex(SAFE_NAME, 'must be made of letters, digits, ".", "_" and "-"'),
+  runtime: runtimeAddress,
+  crtList: absolutePath.optional(),
+  bundlesDir: absolutePath.optional(),
+  timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+});
+
+export const configSchema = z.strictObject({
+    letsencrypt: z.strictObject({ dir: absolutePath.default('/etc/letsencrypt') }).prefault({}),
+    bundles: z
+      .strictObject({
+        dir: absolutePath.default('/etc/haproxy/hotcert/certs'),
+        mode: octalMode.default(0o600),
+        owner: ownerName.optional(),
+        group: ownerName.optional(),
+      })
+      .prefault({}),
+    crtList: z.strictObject({ file: absolutePath.default('/etc/haproxy/hotcert/crt-list.txt') }).prefault({}),
+    targets: z
+      .array(target)
+      .min(1, 'needs at least one target')
+      .default([{ name: 'local', runtime: parseRuntimeAddress('unix:/run/haproxy/admin.sock'), timeoutMs: 10_000 }]),
+    log: z
+      .strictObject({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        format: z.enum(['auto', 'journald', 'json', 'text']).default('auto'),
+      })
+      .prefault({}),
+  });
+
+type ParsedConfig = z.output<typeof configSchema>;
+
+export interface TargetConfig {
+  readonly name: string;
+  readonly runtime: RuntimeAddress;
+  /** The crt-list file as HAProxy names it (inside a container it differs from `crtList.file`). */
+  readonly crtList: string;
+  /** The bundles directory as HAProxy names it. */
+  readonly bundlesDir: string;
+  readonly timeoutMs: number;
+}
+
+/** The validated, frozen configuration every component receives; there is no global copy of it. */
+export interface Config {
+  readonly letsencrypt: { readonly dir: string };
+  readonly bundles: {
+    readonly dir: string;
+    readonly mode: number;
+    readonly owner?: string | number;
+    readonly group?: string | number;
+  };
+  readonly crtList: { readonly file: string };
+  readonly targets: readonly TargetConfig[];
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
+}
+
+export type LogLevel = ParsedConfig['log']['level'];
+export type LogFormat = ParsedConfig['log']['format'];
+
+/** Fills what each target inherits (its crt-list and bundles dir default to hotcert's own paths). */
+export function completeConfig(parsed: ParsedConfig): Config {
+  return deepFreeze({
+    ...parsed,
+    targets: parsed.targets.map((entry) => ({
+      name: entry.name,
+      runtime: entry.runtime,
+      crtList: entry.crtList ?? parsed.crtList.file,
+      bundlesDir: entry.bundlesDir ?? parsed.bundles.dir,
+      timeoutMs: entry.timeoutMs,
+    })),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+/** Parsers of HAProxy 2.6 runtime API replies. Pure: text in, values out. */
+
+/** `show info`: `Name: value` per line. */
+export function parseShowInfo(reply: string): ReadonlyMap<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of reply.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+/** `show cli level` answers `admin`, `operator` or `user`. */
+export type CliLevel = 'admin' | 'operator' | 'user';
+
+export function parseCliLevel(reply: string): CliLevel | undefined {
+  const level = reply.trim();
+  return level === 'admin' || level === 'operator' || level === 'user' ? level : undefined;
+}
+
+/** `show ssl crt-list` without an argument lists every crt-list file and `crt` directory, one per line. */
+export function parseCrtListNames(reply: string): string[] {
+  return reply
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The leading `major.minor` of HAProxy's version string (`2.6.12-1+deb12u4` → [2, 6]). */
+export function parseVersion(version: string): readonly [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  return match ? [Number(match[1]), Number(match[2])] : undefined;
+}
+
+/**
+ * Replies HAProxy gives to a command it will not run, whatever the command: the socket's level is too low, or this
+ * HAProxy does not know the command (an older version).
+ */
+export function refusalOf(reply: string): 'permission-denied' | 'unknown-command' | undefined {
+  if (/^Permission denied/m.test(reply)) return 'permission-denied';
+  if (/^Unknown command/m.test(reply)) return 'unknown-command';
+  return undefined;
+}

@@ -1,0 +1,111 @@
+import { readFile, readlink } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { runCommand } from './processes.js';
+import type { TestPebble } from './pebble.js';
+
+export type KeyType = 'ecdsa' | 'rsa';
+
+export interface IssueOptions {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly keyType?: KeyType;
+}
+
+// certbot's own interpreter, read from its shebang: `python3` on PATH may be another Python that cannot import
+// certbot (a pyenv shim here). The wrapper runs certbot's real main() and only caps time.sleep, which spends two
+// fixed seconds per issuance waiting on a CA that answers in milliseconds; the files certbot writes, and the order
+// it writes them in, are unchanged.
+const SLEEP_CAPPED_CERTBOT = [
+  'import sys, time',
+  '_sleep = time.sleep',
+  'time.sleep = lambda seconds: _sleep(min(seconds, 0.05))',
+  'from certbot.main import main',
+  'sys.exit(main())',
+].join('\n');
+
+/** Real certbot 2.1 against a test pebble, with its own `--config-dir` (the `/etc/letsencrypt` of a test). */
+export class TestCertbot {
+  readonly configDir: string;
+  private readonly workDir: string;
+  private readonly logsDir: string;
+  private interpreter: string | undefined;
+  // One certbot at a time per config dir: a second one fails at once on certbot's lock.
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly pebble: TestPebble,
+    dir: string,
+  ) {
+    this.configDir = join(dir, 'letsencrypt');
+    this.workDir = join(dir, 'certbot-work');
+    this.logsDir = join(dir, 'certbot-logs');
+  }
+
+  get liveDir(): string {
+    return join(this.configDir, 'live');
+  }
+
+  issue(options: IssueOptions): Promise<string> {
+    return this.run([
+      'certonly', '--agree-tos', '--register-unsafely-without-email',
+      '--manual', '--manual-auth-hook', 'true', '--preferred-challenges', 'http,dns',
+      '--key-type', options.keyType ?? 'ecdsa', '--cert-name', options.name,
+      ...options.domains.flatMap((domain) => ['-d', domain]),
+    ]);
+  }
+
+  /** `certbot renew --force-renewal` of the named lineages, or of all. */
+  renew(names: readonly string[] = []): Promise<string> {
+    return this.run(['renew', '--force-renewal', '--no-random-sleep-on-renew', ...names.flatMap((name) => ['--cert-name', name])]);
+  }
+
+  delete(name: string): Promise<string> {
+    return this.run(['delete', '--cert-name', name]);
+  }
+
+  /** Runs certbot with the given arguments after the ones that point it at this config dir and pebble. */
+  run(args: readonly string[]): Promise<string> {
+    const result = this.queue.then(() => this.runNow(args));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The archive version each of the four live links points at (`cert2.pem` → 2). */
+  async linkVersions(name: string): Promise<Record<'cert' | 'privkey' | 'chain' | 'fullchain', number>> {
+    const versions = {} as Record<'cert' | 'privkey' | 'chain' | 'fullchain', number>;
+    for (const kind of ['cert', 'privkey', 'chain', 'fullchain'] as const) {
+      const target = await readlink(join(this.liveDir, name, `${kind}.pem`));
+      versions[kind] = Number(/(\d+)\.pem$/.exec(target)?.[1]);
+    }
+    return versions;
+  }
+
+  /** The serial (upper-case hex) of the certificate the lineage's live `cert.pem` holds now. */
+  async liveSerial(name: string): Promise<string> {
+    const pem = await readFile(join(this.liveDir, name, 'cert.pem'), 'utf8');
+    return new X509Certificate(pem).serialNumber.toUpperCase();
+  }
+
+  private async runNow(args: readonly string[]): Promise<string> {
+    this.interpreter ??= (await readFile('/usr/bin/certbot', 'utf8')).split('\n')[0]?.replace(/^#!\s*/, '').trim();
+    const fullArgs = [
+      '-c', SLEEP_CAPPED_CERTBOT, ...args, '--non-interactive',
+      '--config-dir', this.configDir, '--work-dir', this.workDir, '--logs-dir', this.logsDir,
+      '--server', this.pebble.directoryUrl,
+    ];
+    const result = await runCommand(this.interpreter ?? '/usr/bin/python3', fullArgs, {
+      env: {
+        ...process.env,
+        REQUESTS_CA_BUNDLE: this.pebble.tlsCaPath,
+        NO_PROXY: '127.0.0.1,localhost',
+        no_proxy: '127.0.0.1,localhost',
+      },
+      timeoutMs: 180_000,
+    });
+    if (result.code !== 0) {
+      throw new Error(`certbot ${args[0]} failed (exit ${result.code}):\n${result.stderr.slice(-2000)}`);
+    }
+    return result.stdout + result.stderr;
+  }
+}

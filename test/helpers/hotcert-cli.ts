@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runCommand } from './processes.js';
+
+/** The built CLI, run exactly as an operator runs it (`npm run build` first; test/run does). */
+export const HOTCERT_BIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | string;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function runHotcert(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  if (!existsSync(HOTCERT_BIN)) throw new Error(`${HOTCERT_BIN} is missing: run "npm run build" first`);
+  // A clean environment: no HOTCERT_* or JOURNAL_STREAM leaking in from the shell that runs the tests.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+  return runCommand(process.execPath, [HOTCERT_BIN, ...args], { env: { ...base, ...env }, timeoutMs: 60_000 });
+}
