@@ -1,16 +1,23 @@
+import { dirname } from 'node:path';
 import { checkFiles } from './check/check-files.js';
 import { checkTarget } from './check/check-target.js';
 import type { Finding } from './check/finding.js';
 import type { Config } from './config/schema.js';
+import { countOutcomes } from './deploy/log-outcome.js';
+import { ProcessLock } from './deploy/process-lock.js';
+import { SyncEngine, type SyncReport } from './deploy/sync-engine.js';
+import type { DeployOptions } from './deploy/deploy-to-target.js';
 import { RuntimeClient } from './haproxy/runtime-client.js';
 import { SocketTransport } from './haproxy/socket-transport.js';
 import type { Logger } from './log/create-logger.js';
+import { Field } from './log/fields.js';
 
 /** The composition root: the only module that knows every adapter. Building it does no I/O. */
 export interface App {
-  readonly runtimeClients: ReadonlyMap<string, RuntimeClient>;
   /** Every check `hotcert check-config` reports, in a stable order: files first, then each target. */
   checkConfig(): Promise<Finding[]>;
+  /** One sync of every lineage to every target, under the lock that keeps two hotcerts apart (none for a dry run). */
+  sync(options: DeployOptions): Promise<SyncReport>;
 }
 
 export function createApp(config: Config, log: Logger): App {
@@ -18,16 +25,32 @@ export function createApp(config: Config, log: Logger): App {
     config.targets.map((target) => [target.name, new RuntimeClient(target.name, new SocketTransport(target.runtime, target.timeoutMs))]),
   );
   return {
-    runtimeClients,
     checkConfig: async () => {
       const findings = await checkFiles(config);
       const perTarget = await Promise.all(
         config.targets.map((target) => checkTarget(target, runtimeClients.get(target.name) as RuntimeClient)),
       );
-      for (const finding of [...findings, ...perTarget.flat()]) {
-        log.debug('check finished', { subject: finding.subject, outcome: finding.status });
-      }
       return [...findings, ...perTarget.flat()];
+    },
+    sync: async (options) => {
+      const lock = new ProcessLock(dirname(config.crtList.file));
+      if (!options.dryRun) await lock.acquire();
+      try {
+        const engine = await SyncEngine.create(config, log, runtimeClients);
+        const report = await engine.syncAll(options);
+        const counts = countOutcomes(report.outcomes);
+        const inSync = counts.failed + counts.held + counts['not-ready'] === 0;
+        log.info(inSync ? 'sync finished: every target serves what Certbot holds' : 'sync finished: not everything is in sync', {
+          lineages: report.lineages,
+          targets: config.targets.length,
+          ...Object.fromEntries(Object.entries(counts).map(([kind, count]) => [kind.replace('-', '_'), count])),
+          [Field.durationMs]: report.durationMs,
+          ...(options.dryRun ? { dry_run: true } : {}),
+        });
+        return report;
+      } finally {
+        await lock.release();
+      }
     },
   };
 }

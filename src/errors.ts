@@ -99,3 +99,23 @@ export function errorCodeOf(error: unknown): string {
   }
   return 'UNEXPECTED';
 }
+
+/** A lineage on disk cannot be deployed as it is: broken PEM, key that does not match, link outside the dir. */
+export class LineageInvalidError extends HotcertError {
+  readonly code = 'LINEAGE_INVALID';
+}
+
+/** A file hotcert writes (bundle, crt-list) could not be written or restored. */
+export class FileWriteError extends HotcertError {
+  readonly code = 'FILE_WRITE_FAILED';
+}
+
+/** A bundle cannot be sent to a target: too big for one runtime command. */
+export class BundleTooLargeError extends HotcertError {
+  readonly code = 'BUNDLE_TOO_LARGE';
+}
+
+/** Another hotcert process is writing to the same HAProxy targets. */
+export class LockHeldError extends HotcertError {
+  readonly code = 'LOCK_HELD';
+}

@@ -6,7 +6,7 @@ import { parseCliArgs, USAGE, type CliArgs } from './cli/parse-args.js';
 import { readVersion } from './cli/version.js';
 import { loadConfig } from './config/load-config.js';
 import type { LogFormat } from './config/schema.js';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, LockHeldError, UsageError } from './errors.js';
 import { closeLogger, createLogger, type Logger } from './log/create-logger.js';
 import { Field } from './log/fields.js';
 
@@ -83,9 +83,34 @@ async function runCommand(
       process.stdout.write(failed === 0 ? 'check-config: all checks passed\n' : `check-config: ${failed} check${failed === 1 ? '' : 's'} failed\n`);
       return failed === 0 ? ExitCode.ok : ExitCode.unavailable;
     }
+    case 'sync':
+      return runSync(app, args);
     default:
       throw new UsageError(`command "${args.command}" is not available here`);
   }
+}
+
+async function runSync(app: ReturnType<typeof createApp>, args: CliArgs): Promise<ExitCodeValue> {
+  let report;
+  try {
+    report = await app.sync({ dryRun: args.dryRun, force: args.force });
+  } catch (error) {
+    if (error instanceof LockHeldError) {
+      process.stderr.write(`hotcert: ${error.message}\n`);
+      return ExitCode.tempfail;
+    }
+    throw error;
+  }
+  if (args.dryRun) {
+    for (const outcome of report.outcomes) {
+      const steps = outcome.plannedSteps?.join('; ') ?? outcome.reason ?? '';
+      process.stdout.write(`${outcome.lineage}\t${outcome.target}\t${outcome.kind}${steps ? `\t${steps}` : ''}\n`);
+    }
+  }
+  const kinds = new Set(report.outcomes.map((outcome) => outcome.kind));
+  if (kinds.has('failed') || kinds.has('held')) return ExitCode.unavailable;
+  if (kinds.has('not-ready')) return ExitCode.tempfail;
+  return ExitCode.ok;
 }
 
 process.on('unhandledRejection', (reason) => {

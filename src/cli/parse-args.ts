@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 
-export const COMMANDS = ['check-config', 'help', 'version'] as const;
+export const COMMANDS = ['sync', 'check-config', 'help', 'version'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
   readonly command: Command;
   readonly configFile: string | undefined;
+  readonly dryRun: boolean;
+  readonly force: boolean;
 }
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -20,27 +22,33 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
+        'dry-run': { type: 'boolean', short: 'n' },
+        force: { type: 'boolean' },
       },
     });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, ''), {}, { cause: error });
   }
   const { values, positionals } = parsed;
-  if (values.help) return { command: 'help', configFile: values.config };
-  if (values.version) return { command: 'version', configFile: values.config };
+  const flags = { configFile: values.config, dryRun: values['dry-run'] ?? false, force: values.force ?? false };
+  if (values.help) return { command: 'help', ...flags };
+  if (values.version) return { command: 'version', ...flags };
   if (positionals.length === 0) throw new UsageError('no command given');
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const command = positionals[0] as string;
   if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command "${command}"`);
-  return { command: command as Command, configFile: values.config };
+  if ((flags.dryRun || flags.force) && command !== 'sync') throw new UsageError('--dry-run and --force go with "sync"');
+  return { command: command as Command, ...flags };
 }
 
-export const USAGE = `Usage: hotcert <command> [--config FILE]
+export const USAGE = `Usage: hotcert <command> [--config FILE] [options]
 
 Keeps every HAProxy serving the current Let's Encrypt certificates from Certbot's live directory, hot-swapped
 through the HAProxy Runtime API (no reload, no Certbot hooks).
 
 Commands:
+  sync           make every target serve what Certbot's live dir holds, once: new lineages are added, renewed ones
+                 hot-swapped, the bundle files and the crt-list file kept in step; then exit
   check-config   validate the configuration, then check Certbot's directory, hotcert's directories and each
                  target's runtime API (reachable, level admin, crt-list loaded)
   help           show this text
@@ -49,14 +57,16 @@ Commands:
 Options:
   -c, --config FILE   configuration file (default /etc/hotcert/hotcert.yaml, or $HOTCERT_CONFIG;
                       a missing default file means all defaults)
+  -n, --dry-run       with sync: print what would be done (runtime commands without payloads) and touch nothing
+      --force         with sync: deploy even a certificate older than the one served (Certbot rolled its links back)
   -h, --help          show this text
   -V, --version       print the version
 
 Exit codes:
   0   success
   64  usage error (unknown command or option)
-  69  a check or a target failed (unreachable, refused, not writable)
+  69  a check, a target or a deploy failed, or a rollback was held back (see the log)
   70  internal error (the cause is logged)
-  75  temporary failure: retrying later is expected to succeed
+  75  only lineages Certbot is still writing remain (not-ready): retrying shortly is expected to succeed
   78  invalid configuration (every problem is listed with its key)
 `;

@@ -68,7 +68,24 @@ export function parseConfigText(text: string, sourceName: string, env: NodeJS.Pr
     },
   );
   if (issues.length > 0 || !result.success) throw new ConfigError(sourceName, issues);
-  return completeConfig(result.data);
+  const config = completeConfig(result.data);
+  const sharedNames = sharedFileNamingIssues(config);
+  if (sharedNames.length > 0) throw new ConfigError(sourceName, sharedNames);
+  return config;
+}
+
+// Every target that reads hotcert's files reads the one crt-list file, whose lines name the bundles: they must all
+// name the bundles dir the same way.
+function sharedFileNamingIssues(config: Config): ConfigIssue[] {
+  const readers = config.targets.map((target, index) => ({ target, index })).filter(({ target }) => !target.runtimeOnly);
+  const first = readers[0];
+  if (!first) return [];
+  return readers
+    .filter(({ target }) => target.bundlesDir !== first.target.bundlesDir)
+    .map(({ target, index }) => ({
+      path: `targets[${index}].bundlesDir`,
+      message: `is ${target.bundlesDir} but targets[${first.index}] names it ${first.target.bundlesDir}: targets that share the crt-list file must name the bundles dir alike`,
+    }));
 }
 
 // Checked on the raw input so that it is reported together with every other problem.

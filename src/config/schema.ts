@@ -36,6 +36,19 @@ const target = z.strictObject({
   crtList: absolutePath.optional(),
   bundlesDir: absolutePath.optional(),
   timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  // HAProxy 2.6 to 3.3 take a whole command with its payload in one tune.bufsize buffer (16384 by default); a
+  // command of exactly 16384 bytes crashed 2.6.12, so the default stays 512 bytes below.
+  maxCommandBytes: z.number().int().min(4096).max(1_048_576).default(15_872),
+  // HAProxy on another host cannot read hotcert's files: swaps there are lost at its next reload.
+  runtimeOnly: z.boolean().default(false),
+});
+
+const lineageOptions = z.strictObject({
+  sslOptions: z
+    .string()
+    .regex(/^[A-Za-z0-9 ._:,\/=+-]*$/, 'must be crt-list SSL options (letters, digits, spaces and ._:,/=+-), without brackets')
+    .optional(),
+  sniFilters: z.array(z.string().regex(/^!?[A-Za-z0-9*._-]+$/, 'must be an SNI filter such as example.com, *.example.com or !admin.example.com')).default([]),
 });
 
 export const configSchema = z.strictObject({
@@ -52,7 +65,24 @@ export const configSchema = z.strictObject({
     targets: z
       .array(target)
       .min(1, 'needs at least one target')
-      .default([{ name: 'local', runtime: parseRuntimeAddress('unix:/run/haproxy/admin.sock'), timeoutMs: 10_000 }]),
+      .default([
+        {
+          name: 'local',
+          runtime: parseRuntimeAddress('unix:/run/haproxy/admin.sock'),
+          timeoutMs: 10_000,
+          maxCommandBytes: 15_872,
+          runtimeOnly: false,
+        },
+      ]),
+    lineages: z
+      .record(z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'must be a lineage name'), lineageOptions)
+      .default({}),
+    deploy: z
+      .strictObject({
+        // A transaction another client left open is aborted only when it is still there, unchanged, this long after.
+        staleTransactionMs: z.number().int().min(1000).max(600_000).default(5000),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -71,6 +101,14 @@ export interface TargetConfig {
   /** The bundles directory as HAProxy names it. */
   readonly bundlesDir: string;
   readonly timeoutMs: number;
+  readonly maxCommandBytes: number;
+  readonly runtimeOnly: boolean;
+}
+
+/** How a lineage's crt-list line looks besides its path: none of either by default. */
+export interface LineageOptions {
+  readonly sslOptions?: string;
+  readonly sniFilters: readonly string[];
 }
 
 /** The validated, frozen configuration every component receives; there is no global copy of it. */
@@ -84,6 +122,8 @@ export interface Config {
   };
   readonly crtList: { readonly file: string };
   readonly targets: readonly TargetConfig[];
+  readonly lineages: Readonly<Record<string, LineageOptions>>;
+  readonly deploy: { readonly staleTransactionMs: number };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }
 
@@ -100,6 +140,8 @@ export function completeConfig(parsed: ParsedConfig): Config {
       crtList: entry.crtList ?? parsed.crtList.file,
       bundlesDir: entry.bundlesDir ?? parsed.bundles.dir,
       timeoutMs: entry.timeoutMs,
+      maxCommandBytes: entry.maxCommandBytes,
+      runtimeOnly: entry.runtimeOnly,
     })),
   });
 }

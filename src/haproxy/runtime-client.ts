@@ -1,6 +1,19 @@
 import { RuntimeCommandError } from '../errors.js';
+import {
+  LOCKED_REPLY,
+  isAbortReply,
+  isAddCrtListSuccess,
+  isCommitSuccess,
+  isNewCertReply,
+  parseCertStoreDetails,
+  parseCertStoreList,
+  parseCrtListEntries,
+  parseSetCertReply,
+  type CertStoreDetails,
+  type CertStoreList,
+} from './cert-replies.js';
 import { parseCliLevel, parseCrtListNames, parseShowInfo, refusalOf, type CliLevel } from './replies.js';
-import type { RuntimeTransport } from './runtime-transport.js';
+import type { RuntimeRequest, RuntimeTransport } from './runtime-transport.js';
 
 export interface HaproxyInfo {
   readonly version: string;
@@ -8,52 +21,143 @@ export interface HaproxyInfo {
   readonly uptimeSec: number;
 }
 
-/** Typed runtime API commands for one target, over whichever transport reaches it. */
+// Paths and crt-list names go into command lines, where `;` starts another command and a space another argument.
+// Config and lineage names are validated long before; this is the last line of defence.
+const SAFE_ARGUMENT = /^\*?\/[A-Za-z0-9._\/-]+(:\d+)?$/;
+
+export interface RuntimeClientOptions {
+  /** Attempts while HAProxy answers "Operations on certificates are currently locked!". */
+  readonly lockedAttempts?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Typed runtime API commands for one target, over whichever transport reaches it. Every reply is matched against
+ * HAProxy's exact text; anything else is a RuntimeCommandError carrying HAProxy's reply (never the payload).
+ */
 export class RuntimeClient {
+  private readonly lockedAttempts: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
   constructor(
     readonly target: string,
     private readonly transport: RuntimeTransport,
-  ) {}
+    options: RuntimeClientOptions = {},
+  ) {
+    this.lockedAttempts = options.lockedAttempts ?? 8;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
 
   get address(): string {
     return this.transport.address;
   }
 
   async showInfo(): Promise<HaproxyInfo> {
-    const reply = await this.transport.send({ line: 'show info' });
+    const reply = await this.send({ line: 'show info' });
     const fields = parseShowInfo(reply);
     const version = fields.get('Version');
-    if (!version) throw this.unexpected('show info', reply);
+    if (!version) throw this.refused('show info', reply);
     return { version, pid: Number(fields.get('Pid') ?? NaN), uptimeSec: Number(fields.get('Uptime_sec') ?? NaN) };
   }
 
   async showCliLevel(): Promise<CliLevel> {
-    const reply = await this.transport.send({ line: 'show cli level' });
+    const reply = await this.send({ line: 'show cli level' });
     const level = parseCliLevel(reply);
-    if (!level) throw this.unexpected('show cli level', reply);
+    if (!level) throw this.refused('show cli level', reply);
     return level;
   }
 
   /** Every crt-list file and `crt` directory HAProxy loaded, as HAProxy names them. */
   async showCrtLists(): Promise<string[]> {
-    const reply = await this.transport.send({ line: 'show ssl crt-list' });
-    if (refusalOf(reply)) throw this.unexpected('show ssl crt-list', reply);
+    const reply = await this.send({ line: 'show ssl crt-list' });
+    if (refusalOf(reply)) throw this.refused('show ssl crt-list', reply);
     return parseCrtListNames(reply);
   }
 
-  private unexpected(command: string, reply: string): RuntimeCommandError {
-    const firstLine = reply.split('\n')[0] ?? '';
-    if (refusalOf(reply) === 'permission-denied') {
-      return new RuntimeCommandError(
-        `target ${this.target}: HAProxy refused "${command}": Permission denied (the stats socket needs "level admin")`,
-        reply,
-        { target: this.target, runtime: this.transport.address },
-      );
+  /** The entries of one crt-list with their line numbers. */
+  async showCrtListEntries(list: string): Promise<ReturnType<typeof parseCrtListEntries>> {
+    const reply = await this.send({ line: `show ssl crt-list -n ${safe(list)}` });
+    if (refusalOf(reply) || reply.startsWith("didn't find")) throw this.refused('show ssl crt-list -n', reply, list);
+    return parseCrtListEntries(reply);
+  }
+
+  async showCertStores(): Promise<CertStoreList> {
+    const reply = await this.send({ line: 'show ssl cert' });
+    if (refusalOf(reply)) throw this.refused('show ssl cert', reply);
+    return parseCertStoreList(reply);
+  }
+
+  /** A store's details, or those of the open transaction with `{ transaction: true }`; undefined when unknown. */
+  async showCert(path: string, options: { transaction?: boolean } = {}): Promise<CertStoreDetails | undefined> {
+    const reply = await this.send({ line: `show ssl cert ${options.transaction ? '*' : ''}${safe(path)}` });
+    if (refusalOf(reply)) throw this.refused('show ssl cert', reply, path);
+    return parseCertStoreDetails(reply);
+  }
+
+  async newCert(path: string): Promise<'created' | 'exists'> {
+    const reply = await this.send({ line: `new ssl cert ${safe(path)}` });
+    const result = isNewCertReply(reply, path);
+    if (!result) throw this.refused('new ssl cert', reply, path);
+    return result;
+  }
+
+  /**
+   * Opens (or updates) the transaction for `path` with `bundle`. Returns the path HAProxy names in its reply, which
+   * the caller must compare with its own: HAProxy 2.6 puts the payload into whatever transaction is open.
+   */
+  async setCert(path: string, bundle: string): Promise<{ created: boolean; path: string }> {
+    const reply = await this.send({ line: `set ssl cert ${safe(path)}`, payload: bundle });
+    const result = parseSetCertReply(reply);
+    if (!result) throw this.refused('set ssl cert', reply, path);
+    return result;
+  }
+
+  async commitCert(path: string): Promise<void> {
+    const reply = await this.send({ line: `commit ssl cert ${safe(path)}` });
+    if (!isCommitSuccess(reply, path)) throw this.refused('commit ssl cert', reply, path);
+  }
+
+  async abortCert(path: string): Promise<'aborted' | 'no-transaction'> {
+    const reply = await this.send({ line: `abort ssl cert ${safe(path)}` });
+    const result = isAbortReply(reply);
+    if (!result) throw this.refused('abort ssl cert', reply, path);
+    return result;
+  }
+
+  /** Adds one line (`<path> [options] filters`) to a crt-list HAProxy loaded. */
+  async addCrtListLine(list: string, line: string): Promise<void> {
+    const reply = await this.send({ line: `add ssl crt-list ${safe(list)}`, payload: line });
+    if (!isAddCrtListSuccess(reply)) throw this.refused('add ssl crt-list', reply, list);
+  }
+
+  /** Deletes one entry, `<path>` or `<path>:<line>` when the path appears more than once. */
+  async delCrtListEntry(list: string, entry: string): Promise<void> {
+    const reply = await this.send({ line: `del ssl crt-list ${safe(list)} ${safe(entry)}` });
+    if (!/^Entry '.*' deleted in crtlist '.*'!$/.test(reply)) throw this.refused('del ssl crt-list', reply, list);
+  }
+
+  // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock
+  // for a moment (ssl_ckch.c uses a trylock): retried with a growing pause.
+  private async send(request: RuntimeRequest): Promise<string> {
+    for (let attempt = 1; ; attempt += 1) {
+      const reply = await this.transport.send(request);
+      if (!reply.includes(LOCKED_REPLY) || attempt >= this.lockedAttempts) return reply;
+      await this.sleep(Math.min(25 * 2 ** attempt, 2000));
     }
+  }
+
+  private refused(command: string, reply: string, subject?: string): RuntimeCommandError {
+    const text = reply.split('\n').filter((line) => line.trim() !== '').join(' / ');
+    const level = refusalOf(reply) === 'permission-denied' ? ' (the stats socket needs "level admin")' : '';
     return new RuntimeCommandError(
-      `target ${this.target}: unexpected reply to "${command}": ${firstLine === '' ? '(empty)' : firstLine}`,
+      `target ${this.target}: HAProxy refused "${command}${subject ? ` ${subject}` : ''}": ${text === '' ? '(empty reply)' : text}${level}`,
       reply,
-      { target: this.target, runtime: this.transport.address },
+      { target: this.target, runtime: this.transport.address, ...(subject ? { file: subject } : {}) },
     );
   }
+}
+
+function safe(argument: string): string {
+  if (!SAFE_ARGUMENT.test(argument)) throw new Error(`refusing to put "${argument}" into a runtime API command`);
+  return argument;
 }

@@ -28,8 +28,12 @@ describe('configuration', () => {
           crtList: '/etc/haproxy/hotcert/crt-list.txt',
           bundlesDir: '/etc/haproxy/hotcert/certs',
           timeoutMs: 10_000,
+          maxCommandBytes: 15_872,
+          runtimeOnly: false,
         },
       ],
+      lineages: {},
+      deploy: { staleTransactionMs: 5000 },
       log: { level: 'info', format: 'auto' },
     });
     expect(Object.isFrozen(config.targets[0])).toBe(true);
@@ -42,7 +46,7 @@ describe('configuration', () => {
         'bundles: { dir: /srv/hotcert/certs, mode: "0640", owner: root, group: 99 }',
         'targets:',
         '  - { name: host, runtime: "tcp:127.0.0.1:9999" }',
-        '  - { name: box, runtime: "tcp:[::1]:9000", crtList: /usr/local/etc/haproxy/list.txt, bundlesDir: /usr/local/etc/haproxy/certs }',
+        '  - { name: box, runtime: "tcp:[::1]:9000", crtList: /usr/local/etc/haproxy/list.txt, bundlesDir: /usr/local/etc/haproxy/certs, runtimeOnly: true }',
       ].join('\n'),
       'test.yaml',
       {},
@@ -52,6 +56,24 @@ describe('configuration', () => {
       [{ kind: 'tcp', host: '127.0.0.1', port: 9999 }, '/srv/hotcert/list.txt', '/srv/hotcert/certs'],
       [{ kind: 'tcp', host: '::1', port: 9000 }, '/usr/local/etc/haproxy/list.txt', '/usr/local/etc/haproxy/certs'],
     ]);
+  });
+
+  it('per-lineage crt-list options are validated so nothing can break out of the line', () => {
+    const config = parseConfigText('lineages: { example.com: { sslOptions: "alpn h2,http/1.1", sniFilters: [example.com, "!admin.example.com"] } }', 'test.yaml', {});
+    expect(config.lineages['example.com']).toEqual({ sslOptions: 'alpn h2,http/1.1', sniFilters: ['example.com', '!admin.example.com'] });
+    expect(issuesOf('lineages: { a: { sslOptions: "alpn h2] evil" } }')).toEqual([
+      'lineages.a.sslOptions: must be crt-list SSL options (letters, digits, spaces and ._:,/=+-), without brackets',
+    ]);
+    expect(issuesOf('lineages: { a: { sniFilters: ["a b"] } }')[0]).toMatch(/^lineages\.a\.sniFilters\[0\]: /);
+  });
+
+  it('targets sharing the crt-list file must name the bundles dir alike', () => {
+    expect(
+      issuesOf('targets: [{ name: a, runtime: "unix:/a" }, { name: b, runtime: "unix:/b", bundlesDir: /elsewhere }]'),
+    ).toEqual([
+      'targets[1].bundlesDir: is /elsewhere but targets[0] names it /etc/haproxy/hotcert/certs: targets that share the crt-list file must name the bundles dir alike',
+    ]);
+    expect(issuesOf('targets: [{ name: a, runtime: "unix:/a" }, { name: b, runtime: "tcp:10.0.0.2:9999", runtimeOnly: true, bundlesDir: /x }]')).toEqual([]);
   });
 
   it('reports every problem at once, each with its key path', () => {

@@ -1,0 +1,145 @@
+import PQueue from 'p-queue';
+import { assessLineage } from '../certbot/assess-lineage.js';
+import { listLineages } from '../certbot/list-lineages.js';
+import { readLineage, resolveLetsencryptDir } from '../certbot/read-lineage.js';
+import { BundleFiles } from '../bundle/bundle-files.js';
+import { buildBundle } from '../bundle/build-bundle.js';
+import { resolveOwnership } from '../bundle/resolve-ownership.js';
+import type { Config, LineageOptions } from '../config/schema.js';
+import { LineageInvalidError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
+import { CrtListStore } from '../haproxy/crt-list-store.js';
+import type { RuntimeClient } from '../haproxy/runtime-client.js';
+import type { Logger } from '../log/create-logger.js';
+import { Field } from '../log/fields.js';
+import { deployToTarget, type DeployOptions, type DeployResult, type PreparedLineage, type TargetContext } from './deploy-to-target.js';
+import { logOutcome } from './log-outcome.js';
+import { preflightTarget } from './target-preflight.js';
+import { TransactionGuard, systemClock, type Clock } from './transaction-guard.js';
+
+export interface SyncReport {
+  readonly outcomes: readonly DeployResult[];
+  readonly lineages: number;
+  readonly durationMs: number;
+}
+
+const NO_OPTIONS: LineageOptions = { sniFilters: [] };
+
+// Lineages prepared (read from disk, checked, bundled) ahead of the targets' serial slots, so disk work overlaps
+// HAProxy's commits, while memory stays bounded.
+const LINEAGES_IN_FLIGHT = 16;
+
+/**
+ * The engine: makes every target serve what Certbot's live dir holds. `hotcert sync` runs it once; the daemon drives
+ * the same `syncLineages` from its watcher. Each target has one serial slot (HAProxy has one certificate transaction
+ * per process); different targets proceed independently.
+ */
+export class SyncEngine {
+  private readonly contexts: (TargetContext & { down?: Error })[];
+  private readonly letsencryptRealDir: Promise<string>;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    clients: ReadonlyMap<string, RuntimeClient>,
+    bundles: BundleFiles,
+    private readonly clock: Clock,
+  ) {
+    const crtList = new CrtListStore(config.crtList.file);
+    const committedBundles = new Map<string, string>();
+    this.contexts = config.targets.map((target) => {
+      const client = clients.get(target.name) as RuntimeClient;
+      const slot = new PQueue({ concurrency: 1 });
+      return {
+        target,
+        client,
+        guard: new TransactionGuard(client, config.deploy.staleTransactionMs, clock, log),
+        bundles,
+        crtList,
+        committedBundles,
+        lineageOptions: (lineage: string) => config.lineages[lineage] ?? NO_OPTIONS,
+        inSlot: <T>(work: () => Promise<T>) => slot.add(work),
+      };
+    });
+    this.letsencryptRealDir = resolveLetsencryptDir(config.letsencrypt.dir);
+  }
+
+  static async create(config: Config, log: Logger, clients: ReadonlyMap<string, RuntimeClient>, clock: Clock = systemClock): Promise<SyncEngine> {
+    const bundles = new BundleFiles(config.bundles.dir, await resolveOwnership(config.bundles));
+    return new SyncEngine(config, log, clients, bundles, clock);
+  }
+
+  /** Every lineage under live/, on every target. */
+  async syncAll(options: DeployOptions): Promise<SyncReport> {
+    const startedMs = this.clock.now();
+    const listing = await listLineages(this.config.letsencrypt.dir);
+    if (listing.liveDirMissing) {
+      this.log.warn('Certbot\'s live directory does not exist yet: nothing to deploy', { [Field.file]: `${this.config.letsencrypt.dir}/live` });
+    }
+    const refused: DeployResult[] = listing.unsafeNames.flatMap((name) =>
+      this.contexts.map((context) => {
+        const error = new LineageInvalidError(
+          `lineage "${name}": its name has characters hotcert does not put into an HAProxy command (allowed: letters, digits, ".", "_", "-"); rename it with certbot --cert-name`,
+          { lineage: name },
+        );
+        return { lineage: name, target: context.target.name, kind: 'failed' as const, reason: error.message, error, durationMs: 0 };
+      }),
+    );
+    for (const outcome of refused) logOutcome(this.log, outcome);
+    const outcomes = await this.syncLineages(listing.names, options);
+    return { outcomes: [...refused, ...outcomes], lineages: listing.names.length + listing.unsafeNames.length, durationMs: this.clock.now() - startedMs };
+  }
+
+  /** The named lineages on every target; one outcome per lineage and target, each logged. */
+  async syncLineages(names: readonly string[], options: DeployOptions): Promise<DeployResult[]> {
+    await this.preflight();
+    const inFlight = new PQueue({ concurrency: LINEAGES_IN_FLIGHT });
+    const results: DeployResult[][] = await Promise.all(
+      names.map((name) => inFlight.add(() => this.syncOne(name, options))),
+    );
+    return results.flat();
+  }
+
+  private async preflight(): Promise<void> {
+    await Promise.all(
+      this.contexts.map(async (context) => {
+        const problem = await preflightTarget(context.target, context.client, this.config.crtList.file);
+        if (problem) {
+          context.down = problem;
+          this.log.error('target cannot be deployed to', { [Field.target]: context.target.name, [Field.error]: problem });
+        } else {
+          delete context.down;
+        }
+        if (context.target.runtimeOnly) {
+          this.log.warn('target is runtime-only: HAProxy there cannot read hotcert\'s files, so every swap is lost at its next reload', {
+            [Field.target]: context.target.name,
+          });
+        }
+      }),
+    );
+  }
+
+  private async syncOne(name: string, options: DeployOptions): Promise<DeployResult[]> {
+    const startedMs = this.clock.now();
+    const prepared = await this.prepare(name);
+    return Promise.all(
+      this.contexts.map(async (context) => {
+        if (context.down) {
+          // One error line for the target was logged when it went down; each lineage is counted, not logged again.
+          return { lineage: name, target: context.target.name, kind: 'failed' as const, reason: `target unavailable: ${context.down.message}`, error: context.down, durationMs: 0 };
+        }
+        const outcome = await deployToTarget(prepared, context, options, startedMs);
+        if (outcome.kind === 'failed' && (outcome.error instanceof RuntimeTransportError || outcome.error instanceof RuntimeTimeoutError)) {
+          context.down = outcome.error;
+        }
+        logOutcome(this.log, outcome);
+        return outcome;
+      }),
+    );
+  }
+
+  private async prepare(name: string): Promise<PreparedLineage> {
+    const raw = await readLineage(this.config.letsencrypt.dir, await this.letsencryptRealDir, name);
+    const assessment = assessLineage(raw, new Date(this.clock.now()));
+    return { name, assessment, bundle: assessment.kind === 'ready' ? buildBundle(assessment.snapshot) : undefined };
+  }
+}

@@ -1,0 +1,99 @@
+import { normalizeSerial } from '../certbot/serial.js';
+
+/** `show ssl cert` without argument: the open transaction (if any) and every certificate store. */
+export interface CertStoreList {
+  /** The path of the store in the one open transaction, without its `*`. */
+  readonly transaction: string | undefined;
+  readonly stores: readonly string[];
+}
+
+export function parseCertStoreList(reply: string): CertStoreList {
+  let section: 'transaction' | 'filename' | undefined;
+  let transaction: string | undefined;
+  const stores: string[] = [];
+  for (const raw of reply.split('\n')) {
+    const line = raw.trim();
+    if (line === '# transaction') section = 'transaction';
+    else if (line === '# filename') section = 'filename';
+    else if (line !== '' && section === 'transaction') transaction = line.replace(/^\*/, '');
+    else if (line !== '' && section === 'filename') stores.push(line);
+  }
+  return { transaction, stores };
+}
+
+/** `show ssl cert <path>`: what a store (or, with `*<path>`, the open transaction) holds. */
+export interface CertStoreDetails {
+  readonly path: string;
+  /** `Used`: served through a crt-list or bind line; `Unused`: loaded but served nowhere; `Empty`: no certificate. */
+  readonly status: 'Used' | 'Unused' | 'Empty' | string;
+  readonly serial: string | undefined;
+  readonly notBefore: Date | undefined;
+  readonly notAfter: Date | undefined;
+  readonly sha1Fingerprint: string | undefined;
+}
+
+/** Undefined when HAProxy has no such store ("Can't display the certificate: Not found …"). */
+export function parseCertStoreDetails(reply: string): CertStoreDetails | undefined {
+  if (!/^Filename: /m.test(reply)) return undefined;
+  const fields = new Map<string, string>();
+  for (const line of reply.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !fields.has(line.slice(0, colon))) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  const date = (text: string | undefined): Date | undefined => {
+    if (!text) return undefined;
+    const parsed = new Date(text);
+    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+  };
+  const serial = fields.get('Serial');
+  return {
+    path: (fields.get('Filename') ?? '').replace(/^\*/, ''),
+    status: fields.get('Status') ?? 'unknown',
+    serial: serial ? normalizeSerial(serial) : undefined,
+    notBefore: date(fields.get('notBefore')),
+    notAfter: date(fields.get('notAfter')),
+    sha1Fingerprint: fields.get('SHA1 FingerPrint')?.toUpperCase(),
+  };
+}
+
+/** `set ssl cert`: the path HAProxy says the transaction is about, and whether it was new. */
+export function parseSetCertReply(reply: string): { readonly created: boolean; readonly path: string } | undefined {
+  const match = /^Transaction (created|updated) for certificate (.+)!$/m.exec(reply);
+  return match ? { created: match[1] === 'created', path: match[2] as string } : undefined;
+}
+
+export const LOCKED_REPLY = 'Operations on certificates are currently locked!';
+
+/** HAProxy's exact success replies (ssl_ckch.c, ssl_crtlist.c at v2.6). */
+export function isCommitSuccess(reply: string, path: string): boolean {
+  return reply.startsWith(`Committing ${path}`) && /\nSuccess!$/.test(reply.trimEnd());
+}
+
+export function isNewCertReply(reply: string, path: string): 'created' | 'exists' | undefined {
+  if (reply === `New empty certificate store '${path}'!`) return 'created';
+  if (reply === `Certificate '${path}' already exists!`) return 'exists';
+  return undefined;
+}
+
+export function isAddCrtListSuccess(reply: string): boolean {
+  return reply.startsWith('Inserting certificate') && /\nSuccess!$/.test(reply.trimEnd());
+}
+
+export function isAbortReply(reply: string): 'aborted' | 'no-transaction' | undefined {
+  if (/^Transaction aborted for certificate '.*'!$/.test(reply)) return 'aborted';
+  if (reply.startsWith('No ongoing transaction')) return 'no-transaction';
+  return undefined;
+}
+
+/** `show ssl crt-list -n <list>`: each entry's path and its line number, for `del ssl crt-list <list> <path>:<n>`. */
+export function parseCrtListEntries(reply: string): { readonly path: string; readonly line: number; readonly text: string }[] {
+  const entries: { path: string; line: number; text: string }[] = [];
+  for (const raw of reply.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const first = line.split(/\s+/)[0] as string;
+    const match = /^(.*):(\d+)$/.exec(first);
+    if (match) entries.push({ path: match[1] as string, line: Number(match[2]), text: line });
+  }
+  return entries;
+}
