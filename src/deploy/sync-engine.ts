@@ -22,6 +22,9 @@ export interface SyncReport {
   readonly durationMs: number;
 }
 
+/** A target as the engine tracks it during a run: down (and why), and which HAProxy process answered. */
+type EngineTargetContext = TargetContext & { down?: Error; processId?: number };
+
 const NO_OPTIONS: LineageOptions = { sniFilters: [] };
 
 // Lineages prepared (read from disk, checked, bundled) ahead of the targets' serial slots, so disk work overlaps
@@ -34,7 +37,7 @@ const LINEAGES_IN_FLIGHT = 16;
  * per process); different targets proceed independently.
  */
 export class SyncEngine {
-  private readonly contexts: (TargetContext & { down?: Error })[];
+  private readonly contexts: EngineTargetContext[];
   private readonly letsencryptRealDir: Promise<string>;
 
   private constructor(
@@ -85,23 +88,55 @@ export class SyncEngine {
       }),
     );
     for (const outcome of refused) logOutcome(this.log, outcome);
-    const outcomes = await this.syncLineages(listing.names, options);
+    let outcomes = await this.syncLineages(listing.names, options);
+    // A reload during the run: the new worker loaded the bundles on disk when it started, and commits that went to
+    // the old worker died with it. Every lineage is looked at again on a target whose process changed.
+    for (let round = 0; round < 3 && !options.dryRun; round += 1) {
+      const reloaded = await this.reloadedTargets();
+      if (reloaded.length === 0) break;
+      for (const name of reloaded) this.log.warn('target reloaded during the sync; syncing it again', { [Field.target]: name });
+      const again = await this.syncLineages(listing.names, options, new Set(reloaded));
+      outcomes = [...outcomes.filter((outcome) => !reloaded.includes(outcome.target)), ...again];
+    }
     return { outcomes: [...refused, ...outcomes], lineages: listing.names.length + listing.unsafeNames.length, durationMs: this.clock.now() - startedMs };
   }
 
-  /** The named lineages on every target; one outcome per lineage and target, each logged. */
-  async syncLineages(names: readonly string[], options: DeployOptions): Promise<DeployResult[]> {
-    await this.preflight();
+  /** The named lineages on every target (or on `only` those); one outcome per lineage and target, each logged. */
+  async syncLineages(names: readonly string[], options: DeployOptions, only?: ReadonlySet<string>): Promise<DeployResult[]> {
+    const contexts = only ? this.contexts.filter((context) => only.has(context.target.name)) : this.contexts;
+    await this.preflight(contexts);
     const inFlight = new PQueue({ concurrency: LINEAGES_IN_FLIGHT });
     const results: DeployResult[][] = await Promise.all(
-      names.map((name) => inFlight.add(() => this.syncOne(name, options))),
+      names.map((name) => inFlight.add(() => this.syncOne(name, options, contexts))),
     );
     return results.flat();
   }
 
-  private async preflight(): Promise<void> {
+  private async reloadedTargets(): Promise<string[]> {
+    const reloaded: string[] = [];
+    for (const context of this.contexts) {
+      if (context.down || context.processId === undefined) continue;
+      try {
+        const info = await context.client.showInfo();
+        if (info.pid !== context.processId) reloaded.push(context.target.name);
+      } catch (error) {
+        this.log.warn('target did not answer after the sync; a reload or restart there is not detected', {
+          [Field.target]: context.target.name,
+          [Field.error]: error,
+        });
+      }
+    }
+    return reloaded;
+  }
+
+  private async preflight(contexts: readonly EngineTargetContext[]): Promise<void> {
     await Promise.all(
-      this.contexts.map(async (context) => {
+      contexts.map(async (context) => {
+        // Unreachable here means preflightTarget reports it, with the address, just below.
+        context.processId = await context.client.showInfo().then(
+          (info) => info.pid,
+          () => undefined,
+        );
         const problem = await preflightTarget(context.target, context.client, this.config.crtList.file);
         if (problem) {
           context.down = problem;
@@ -118,11 +153,11 @@ export class SyncEngine {
     );
   }
 
-  private async syncOne(name: string, options: DeployOptions): Promise<DeployResult[]> {
+  private async syncOne(name: string, options: DeployOptions, contexts: readonly EngineTargetContext[]): Promise<DeployResult[]> {
     const startedMs = this.clock.now();
     const prepared = await this.prepare(name);
     return Promise.all(
-      this.contexts.map(async (context) => {
+      contexts.map(async (context) => {
         if (context.down) {
           // One error line for the target was logged when it went down; each lineage is counted, not logged again.
           return { lineage: name, target: context.target.name, kind: 'failed' as const, reason: `target unavailable: ${context.down.message}`, error: context.down, durationMs: 0 };

@@ -10,6 +10,8 @@ import { crtListLineState, withCrtListLine, type CrtListLine } from './crt-list-
 export class CrtListStore {
   private cached: { text: string; signature: string } | undefined;
   private pending: string | undefined;
+  /** The text a write is putting on disk right now: edits made meanwhile must build on it, not on the old file. */
+  private writing: string | undefined;
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -62,16 +64,21 @@ export class CrtListStore {
     const text = this.pending;
     if (text === undefined) return;
     this.pending = undefined;
-    await writeFileAtomic(this.path, text, { mode: this.mode });
-    this.cached = { text, signature: await this.signature() };
+    this.writing = text;
+    try {
+      await writeFileAtomic(this.path, text, { mode: this.mode });
+      this.cached = { text, signature: await this.signature() };
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   private currentText(): string {
-    return this.pending ?? this.cached?.text ?? '';
+    return this.pending ?? this.writing ?? this.cached?.text ?? '';
   }
 
   private async text(): Promise<string> {
-    if (this.pending !== undefined) return this.pending;
+    if (this.pending !== undefined || this.writing !== undefined) return this.currentText();
     const signature = await this.signature();
     if (this.cached?.signature === signature) return this.cached.text;
     const text = (await readFileIfExists(this.path)) ?? '';

@@ -108,8 +108,16 @@ export class RuntimeClient {
   async setCert(path: string, bundle: string): Promise<{ created: boolean; path: string }> {
     const reply = await this.send({ line: `set ssl cert ${safe(path)}`, payload: bundle });
     const result = parseSetCertReply(reply);
-    if (!result) throw this.refused('set ssl cert', reply, path);
-    return result;
+    if (result) return result;
+    if (reply === '') {
+      // HAProxy 2.6 closes the connection without a word when a command and its payload exceed tune.bufsize.
+      throw new RuntimeCommandError(
+        `target ${this.target}: HAProxy closed the connection without a reply to "set ssl cert ${path}" (${Buffer.byteLength(bundle)}-byte bundle): the command is probably larger than its tune.bufsize; set targets[].maxCommandBytes below it`,
+        reply,
+        { target: this.target, runtime: this.transport.address, file: path },
+      );
+    }
+    throw this.refused('set ssl cert', reply, path);
   }
 
   async commitCert(path: string): Promise<void> {

@@ -15,6 +15,10 @@ export interface HaproxyOptions {
    * refuses an empty crt-list on a bind without strict-sni).
    */
   readonly strictSni?: boolean;
+  /** More lines for the `global` section, e.g. `tune.bufsize 4096`. */
+  readonly extraGlobal?: readonly string[];
+  /** Runs once the directories exist and before HAProxy starts: to lay down an earlier deployment's files. */
+  readonly beforeStart?: (paths: { bundlesDir: string; crtListPath: string }) => Promise<void>;
 }
 
 /** A real HAProxy 2.6 (`haproxy -W -db`, as Debian's unit and the official image run it) on a temp socket and port. */
@@ -55,6 +59,7 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHa
       'global',
       `  stats socket ${socketPath} mode 600 level ${options.socketLevel ?? 'admin'}`,
       '  stats timeout 30s',
+      ...(options.extraGlobal ?? []).map((line) => `  ${line}`),
       'defaults',
       '  mode http',
       '  timeout connect 5s',
@@ -66,6 +71,8 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHa
       '',
     ].join('\n'),
   );
+
+  await options.beforeStart?.({ bundlesDir, crtListPath });
 
   const launch = async (): Promise<TrackedProcess> => {
     const child = startProcess('haproxy', 'haproxy', ['-W', '-db', '-f', configPath]);

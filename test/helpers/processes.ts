@@ -71,12 +71,16 @@ export async function runCommand(
   options: SpawnOptions & { input?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const { input, timeoutMs = 120_000, ...spawnOptions } = options;
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
+  const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...spawnOptions });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin?.end(input ?? '');
+  if (input !== undefined) {
+    // A child that exits without reading its input closes the pipe: its exit code tells what happened.
+    child.stdin?.once('error', (error) => (stderr += `\n[stdin] ${error.message}`));
+    child.stdin?.end(input);
+  }
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | string>((resolve, reject) => {
     child.once('error', reject);

@@ -1,0 +1,161 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestCertbot } from '../helpers/certbot.js';
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { HOTCERT_BIN, runHotcert } from '../helpers/hotcert-cli.js';
+import { writeHotcertConfig } from '../helpers/hotcert-config.js';
+import { startPebble, type TestPebble } from '../helpers/pebble.js';
+import { makeTestLineage, writeLineage, type TestLineagePems } from '../helpers/lineage-pems.js';
+import { makeSelfSigned } from '../helpers/pki.js';
+import { startProcess } from '../helpers/processes.js';
+import { startStack, type TestStack } from '../helpers/stack.js';
+import { runtimeCommand } from '../helpers/runtime-socket.js';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
+import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** Opens a transaction the way another runtime API client would, and leaves it open. */
+async function openForeignTransaction(haproxy: TestHaproxy, path: string, bundlePath: string): Promise<void> {
+  const bundle = (await readFile(bundlePath, 'utf8')).split('\n').filter((line) => line.trim() !== '').join('\n');
+  const reply = await runtimeCommand(haproxy.socketPath, `set ssl cert ${path} <<\n${bundle}\n`);
+  expect(reply).toContain(`Transaction created for certificate ${path}!`);
+}
+
+describe('hotcert sync and HAProxy\'s one certificate transaction', () => {
+  let stack: TestStack;
+  let temp: TempDir;
+  let certbot: TestCertbot;
+  let haproxy: TestHaproxy;
+
+  beforeAll(async () => {
+    stack = await startStack('transactions');
+    ({ temp, certbot, haproxy } = stack);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('a transaction another client left open is aborted once it stayed unchanged, never committed', async () => {
+    const defaultPath = haproxy.defaultCertificate?.bundlePath as string;
+    const intruder = await makeSelfSigned(temp.path, 'intruder', ['default.invalid']);
+    await openForeignTransaction(haproxy, defaultPath, intruder.bundlePath);
+    await certbot.issue({ name: 'first', domains: ['first.test'] });
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, name: 'stale.yaml', extraLines: ['deploy: { staleTransactionMs: 1000 }'] });
+    const result = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`another client has a certificate transaction open; waiting target=edge file=${defaultPath}`));
+    expect(result.stderr).toMatch(new RegExp(`aborted a certificate transaction left open and unchanged target=edge file=${defaultPath} open_ms=\\d+ outcome=aborted`));
+    expect(await haproxy.command('show ssl cert')).not.toContain('# transaction');
+    // The other client's certificate was never committed; hotcert's lineage is served.
+    expect((await probeServedCertificate(haproxy.port, 'unknown.test')).serial).toBe(haproxy.defaultCertificate?.serial);
+    expect((await probeServedCertificate(haproxy.port, 'first.test')).serial).toBe(await certbot.liveSerial('first'));
+  });
+
+  it('a client that is still working is waited for and its commit goes through', async () => {
+    const defaultPath = haproxy.defaultCertificate?.bundlePath as string;
+    const replacement = await makeSelfSigned(temp.path, 'replacement', ['default.invalid']);
+    await openForeignTransaction(haproxy, defaultPath, replacement.bundlePath);
+    await certbot.issue({ name: 'second', domains: ['second.test'] });
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, name: 'busy.yaml', extraLines: ['deploy: { staleTransactionMs: 8000 }'] });
+    const sync = runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await runtimeCommand(haproxy.socketPath, `commit ssl cert ${defaultPath}`)).toMatch(/Success!/);
+    const result = await sync;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('another client has a certificate transaction open; waiting');
+    expect(result.stderr).not.toContain('aborted a certificate transaction');
+    expect((await probeServedCertificate(haproxy.port, 'unknown.test')).serial).toBe(replacement.serial);
+    expect((await probeServedCertificate(haproxy.port, 'second.test')).serial).toBe(await certbot.liveSerial('second'));
+  });
+
+  it('a reload in the middle of a sync ends with every renewed certificate served by the new worker', async () => {
+    // Forty lineages in Certbot's layout, so that the renewal sync lasts long enough for the reload to land inside it.
+    const names = Array.from({ length: 40 }, (_, index) => `reload${index}`);
+    const versions = await Promise.all(names.map(async (name) => [await makeTestLineage([`${name}.test`]), await makeTestLineage([`${name}.test`])] as const));
+    for (const [index, name] of names.entries()) await writeLineage(certbot.configDir, name, (versions[index] as readonly [TestLineagePems, TestLineagePems])[0], 1);
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, name: 'reload.yaml' });
+    expect((await runHotcert(['sync', '--config', config])).code).toBe(0);
+    for (const [index, name] of names.entries()) await writeLineage(certbot.configDir, name, (versions[index] as readonly [TestLineagePems, TestLineagePems])[1], 2);
+    const pidBefore = (await haproxy.command('show info')).match(/^Pid: (\d+)$/m)?.[1];
+
+    const child = startProcess('hotcert', process.execPath, [HOTCERT_BIN, 'sync', '--config', config], {
+      env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' },
+    });
+    await waitFor(() => child.output().includes('certificate deployed') || !child.isRunning(), { timeoutMs: 20_000, intervalMs: 1, what: 'the first deploy' });
+    process.kill(haproxy.process.pid, 'SIGUSR2');
+    const code = await child.exited;
+    expect({ code, output: child.output() }).toMatchObject({ code: 0 });
+    expect(child.output()).toContain('target reloaded during the sync; syncing it again target=edge');
+
+    await waitFor(async () => (await haproxy.command('show info')).match(/^Pid: (\d+)$/m)?.[1] !== pidBefore, { timeoutMs: 15_000, what: 'the reload' });
+    for (const [index, name] of names.entries()) {
+      const details = await haproxy.command(`show ssl cert ${haproxy.bundlesDir}/${name}.pem`);
+      const expected = (versions[index] as readonly [TestLineagePems, TestLineagePems])[1].serial;
+      expect({ name, serial: details.match(/^Serial: 0*(\S+)$/m)?.[1], status: details.match(/^Status: (\S+)$/m)?.[1] }).toEqual({ name, serial: expected, status: 'Used' });
+    }
+    expect((await probeServedCertificate(haproxy.port, 'reload0.test')).serial).toBe((versions[0] as readonly [TestLineagePems, TestLineagePems])[1].serial);
+    const again = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
+    expect(again.stderr).not.toMatch(/certificate (deployed|added)/);
+  });
+
+  it('refuses to run while another hotcert holds the lock, and takes over a stale lock', async () => {
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, name: 'lock.yaml' });
+    const lock = join(haproxy.hotcertDir, '.hotcert.lock');
+    await writeFile(lock, `${process.pid}\n`);
+    const refused = await runHotcert(['sync', '--config', config]);
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toContain(`another hotcert (pid ${process.pid}) is writing to these targets (lock ${lock}); to resync now, send it SIGHUP (systemctl reload hotcert)`);
+    expect(await readFile(lock, 'utf8')).toBe(`${process.pid}\n`);
+
+    const dead = startProcess('true', 'true', []);
+    await dead.exited;
+    await writeFile(lock, `${dead.pid}\n`);
+    const taken = await runHotcert(['sync', '--config', config]);
+    expect(taken.code).toBe(0);
+    await expect(readFile(lock, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('a bundle HAProxy rejects', () => {
+  let temp: TempDir;
+  let pebble: TestPebble;
+  let haproxy: TestHaproxy;
+
+  afterAll(async () => {
+    await Promise.all([haproxy?.stop(), pebble?.stop()]);
+    await temp?.remove();
+  });
+
+  it('is not left on disk: the previous bundle is back before the error is reported', async () => {
+    temp = await makeTempDir('rejected');
+    pebble = await startPebble(temp.path);
+    const certbot = new TestCertbot(pebble, temp.path);
+    await certbot.issue({ name: 'site', domains: ['site.test'], keyType: 'rsa' });
+    const live = join(certbot.configDir, 'live', 'site');
+    const firstBundle = (await readFile(join(live, 'fullchain.pem'), 'utf8')) + (await readFile(join(live, 'privkey.pem'), 'utf8'));
+    // An HAProxy whose buffers are smaller than this RSA bundle: it serves the bundle an earlier deploy left on disk,
+    // but cannot take it in one runtime command. (Far from the exact-size crash of 2.6.12.)
+    haproxy = await startHaproxy({
+      extraGlobal: ['tune.bufsize 4096'],
+      beforeStart: async ({ bundlesDir, crtListPath }) => {
+        await writeFile(join(bundlesDir, 'site.pem'), firstBundle, { mode: 0o600 });
+        await writeFile(crtListPath, `${await readFile(crtListPath, 'utf8')}${bundlesDir}/site.pem\n`);
+      },
+    });
+    const served = (await probeServedCertificate(haproxy.port, 'site.test')).serial;
+    expect(served).toBe(await certbot.liveSerial('site'));
+    const onDisk = await readFile(join(haproxy.bundlesDir, 'site.pem'), 'utf8');
+
+    await certbot.renew(['site']);
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy });
+    const result = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
+    expect(result.code).toBe(69);
+    expect(result.stderr).toMatch(
+      /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge: HAProxy closed the connection without a reply to \\"set ssl cert [^"]*site\.pem\\" \(\d+-byte bundle\): the command is probably larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it"/,
+    );
+    expect(await readFile(join(haproxy.bundlesDir, 'site.pem'), 'utf8')).toBe(onDisk);
+    expect((await probeServedCertificate(haproxy.port, 'site.test')).serial).toBe(served);
+    expect(await haproxy.command('show ssl cert')).not.toContain('# transaction');
+  });
+});
