@@ -33,7 +33,7 @@ export class TransactionGuard {
   async waitUntilClear(): Promise<void> {
     const deadline = this.clock.now() + this.staleMs * 3;
     for (;;) {
-      const { transaction } = await this.client.showCertStores();
+      const transaction = await this.client.openTransaction();
       if (transaction === undefined) {
         this.seen = undefined;
         return;

@@ -21,6 +21,19 @@ export function parseCertStoreList(reply: string): CertStoreList {
   return { transaction, stores };
 }
 
+/**
+ * The open transaction from the head of `show ssl cert`: HAProxy prints `# transaction` and its `*<path>` before
+ * `# filename` and the stores, so the head decides. `complete` is false while the head is still being read.
+ */
+export function parseOpenTransaction(head: string): { readonly complete: boolean; readonly transaction: string | undefined } {
+  const lines = head.split('\n');
+  const filenameAt = lines.indexOf('# filename');
+  if (filenameAt < 0) return { complete: false, transaction: undefined };
+  const transactionAt = lines.indexOf('# transaction');
+  const transaction = transactionAt >= 0 && transactionAt < filenameAt ? lines[transactionAt + 1]?.replace(/^\*/, '') : undefined;
+  return { complete: true, transaction: transaction || undefined };
+}
+
 /** `show ssl cert <path>`: what a store (or, with `*<path>`, the open transaction) holds. */
 export interface CertStoreDetails {
   readonly path: string;

@@ -15,42 +15,62 @@ export function formatCrtListLine(line: CrtListLine): string {
   return `${line.path}${options}${filters}`;
 }
 
-/** The first path on each entry line (no comments, no blanks), keyed to its 0-based line index. */
-function entryPath(text: string): string | undefined {
+/** The path an entry line starts with; undefined for comments and blank lines. */
+export function crtListEntryPath(text: string): string | undefined {
   const trimmed = text.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return undefined;
   return trimmed.split(/\s+/)[0];
 }
 
-/** How the file stands for one path: absent, present exactly as wanted, or present with other options. */
-export function crtListLineState(fileText: string, wanted: CrtListLine): 'present' | 'absent' | 'differs' {
-  const wantedText = formatCrtListLine(wanted);
-  let found: 'absent' | 'differs' = 'absent';
-  for (const line of fileText.split('\n')) {
-    if (entryPath(line) !== wanted.path) continue;
-    if (line.trim().replace(/\s+/g, ' ') === wantedText) return 'present';
-    found = 'differs';
-  }
-  return found;
-}
+/** A crt-list file as lines, indexed by path, so that lookups and edits do not scan the whole file. */
+export class CrtListText {
+  private readonly byPath = new Map<string, number[]>();
 
-/**
- * The file with exactly one line for `wanted.path`, as wanted: an existing line for the path is replaced in place
- * (later duplicates removed), otherwise the line is appended. Every other line stays as it was.
- */
-export function withCrtListLine(fileText: string, wanted: CrtListLine): string {
-  const lines = fileText === '' ? [] : fileText.replace(/\n$/, '').split('\n');
-  const wantedText = formatCrtListLine(wanted);
-  let replaced = false;
-  const result: string[] = [];
-  for (const line of lines) {
-    if (entryPath(line) === wanted.path) {
-      if (!replaced) result.push(wantedText);
-      replaced = true;
+  constructor(readonly lines: (string | undefined)[]) {
+    lines.forEach((line, index) => this.indexLine(line, index));
+  }
+
+  static parse(text: string): CrtListText {
+    return new CrtListText(text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+  }
+
+  state(wanted: CrtListLine): 'present' | 'absent' | 'differs' {
+    const at = this.byPath.get(wanted.path);
+    if (!at || at.length === 0) return 'absent';
+    const wantedText = formatCrtListLine(wanted);
+    return at.some((index) => this.lines[index]?.trim().replace(/\s+/g, ' ') === wantedText) && at.length === 1 ? 'present' : 'differs';
+  }
+
+  /** One line for the path, as wanted: the first existing one replaced in place (duplicates dropped), or appended. */
+  put(wanted: CrtListLine): void {
+    const text = formatCrtListLine(wanted);
+    const [first, ...duplicates] = this.byPath.get(wanted.path) ?? [];
+    for (const index of duplicates) this.lines[index] = undefined;
+    if (first === undefined) {
+      this.lines.push(text);
+      this.byPath.set(wanted.path, [this.lines.length - 1]);
     } else {
-      result.push(line);
+      this.lines[first] = text;
+      this.byPath.set(wanted.path, [first]);
     }
   }
-  if (!replaced) result.push(wantedText);
-  return `${result.join('\n')}\n`;
+
+  remove(path: string): void {
+    for (const index of this.byPath.get(path) ?? []) this.lines[index] = undefined;
+    this.byPath.delete(path);
+  }
+
+  render(): string {
+    const kept = this.lines.filter((line): line is string => line !== undefined);
+    return kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+  }
+
+  private indexLine(line: string | undefined, index: number): void {
+    const path = line === undefined ? undefined : crtListEntryPath(line);
+    if (path === undefined) return;
+    const at = this.byPath.get(path);
+    if (at) at.push(index);
+    else this.byPath.set(path, [index]);
+  }
 }
+

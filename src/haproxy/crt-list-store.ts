@@ -1,17 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { readFileIfExists, writeFileAtomic } from '../bundle/atomic-file.js';
-import { crtListLineState, withCrtListLine, type CrtListLine } from './crt-list-file.js';
+import { CrtListText, type CrtListLine } from './crt-list-file.js';
 
 /**
- * hotcert's crt-list file on disk. The text is cached and re-read when the file changes under it (an operator's
- * edit); edits are applied in memory and written by one atomic rewrite per batch (group commit), so adding ten
- * thousand lineages does not rewrite a ten-thousand-line file ten thousand times.
+ * hotcert's crt-list file on disk. It is read again when it changes under hotcert (an operator's edit, detected by
+ * inode, size and mtime); edits are made in memory and written by one atomic rewrite per batch (group commit), so
+ * adding ten thousand lineages does not rewrite a ten-thousand-line file ten thousand times.
  */
 export class CrtListStore {
-  private cached: { text: string; signature: string } | undefined;
-  private pending: string | undefined;
-  /** The text a write is putting on disk right now: edits made meanwhile must build on it, not on the old file. */
-  private writing: string | undefined;
+  private current: { text: CrtListText; signature: string } | undefined;
+  /** Edits not yet on disk; further edits build on them. */
+  private dirty = false;
   private flushing: Promise<void> | undefined;
 
   constructor(
@@ -20,36 +19,34 @@ export class CrtListStore {
   ) {}
 
   async lineState(line: CrtListLine): Promise<'present' | 'absent' | 'differs'> {
-    return crtListLineState(await this.text(), line);
+    return (await this.load()).state(line);
   }
 
   /** Puts the line into the file's text in memory; `flush()` writes it. False when it was there already. */
   async stageLine(line: CrtListLine): Promise<boolean> {
-    // Read and edit with no await in between: concurrent deploys must not overwrite each other's edits.
-    await this.text();
-    const current = this.currentText();
-    if (crtListLineState(current, line) === 'present') return false;
-    this.pending = withCrtListLine(current, line);
+    const text = await this.load();
+    // No await between the check and the edit: concurrent deploys must not overwrite each other's edits.
+    if (text.state(line) === 'present') return false;
+    text.put(line);
+    this.dirty = true;
     return true;
   }
 
-  /** Takes a line back out (a runtime add that failed), restoring the text without it. */
+  /** Takes a path's line back out (a runtime add that failed) and writes the file. */
   async removeLine(path: string): Promise<void> {
-    await this.text();
-    const current = this.currentText();
-    const kept = current.split('\n').filter((line) => line.trim().split(/\s+/)[0] !== path || line.trim().startsWith('#'));
-    this.pending = kept.join('\n');
+    (await this.load()).remove(path);
+    this.dirty = true;
     await this.flush();
   }
 
-  /** Writes whatever is pending; callers that edit while a write runs are covered by the next write. */
+  /** Writes what is staged; callers that edit while a write runs are covered by the next write. */
   async flush(): Promise<void> {
-    while (this.pending !== undefined || this.flushing !== undefined) {
+    while (this.dirty || this.flushing !== undefined) {
       if (this.flushing !== undefined) {
         await this.flushing;
         continue;
       }
-      this.flushing = this.writePending();
+      this.flushing = this.writeStaged();
       try {
         await this.flushing;
       } finally {
@@ -58,32 +55,38 @@ export class CrtListStore {
     }
   }
 
-  private async writePending(): Promise<void> {
+  private async writeStaged(): Promise<void> {
     // Let edits made in the same turn of the event loop join this write.
     await new Promise((resolve) => setImmediate(resolve));
-    const text = this.pending;
-    if (text === undefined) return;
-    this.pending = undefined;
-    this.writing = text;
+    if (!this.dirty || !this.current) return;
+    this.dirty = false;
+    const current = this.current;
     try {
-      await writeFileAtomic(this.path, text, { mode: this.mode });
-      this.cached = { text, signature: await this.signature() };
-    } finally {
-      this.writing = undefined;
+      await writeFileAtomic(this.path, current.text.render(), { mode: this.mode });
+    } catch (error) {
+      // Not on disk: the next load reads the file again, so nothing in memory claims otherwise.
+      this.current = undefined;
+      throw error;
     }
+    if (this.current === current) current.signature = await this.signature();
   }
 
-  private currentText(): string {
-    return this.pending ?? this.writing ?? this.cached?.text ?? '';
-  }
-
-  private async text(): Promise<string> {
-    if (this.pending !== undefined || this.writing !== undefined) return this.currentText();
+  private async load(): Promise<CrtListText> {
+    if (this.memoryIsCurrent()) return (this.current as { text: CrtListText }).text;
     const signature = await this.signature();
-    if (this.cached?.signature === signature) return this.cached.text;
-    const text = (await readFileIfExists(this.path)) ?? '';
-    this.cached = { text, signature };
-    return text;
+    // Checked again after every await: another deploy may have edited or loaded meanwhile, and edits must all go
+    // to one object, never to a stale copy.
+    if (this.memoryIsCurrent(signature)) return (this.current as { text: CrtListText }).text;
+    const raw = (await readFileIfExists(this.path)) ?? '';
+    if (this.memoryIsCurrent(signature)) return (this.current as { text: CrtListText }).text;
+    this.current = { text: CrtListText.parse(raw), signature };
+    return this.current.text;
+  }
+
+  /** Memory is the truth while edits are staged or being written, or when the file has not changed since read. */
+  private memoryIsCurrent(signature?: string): boolean {
+    if (!this.current) return false;
+    return this.dirty || this.flushing !== undefined || this.current.signature === signature;
   }
 
   private async signature(): Promise<string> {

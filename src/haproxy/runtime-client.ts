@@ -8,12 +8,13 @@ import {
   parseCertStoreDetails,
   parseCertStoreList,
   parseCrtListEntries,
+  parseOpenTransaction,
   parseSetCertReply,
   type CertStoreDetails,
   type CertStoreList,
 } from './cert-replies.js';
 import { parseCliLevel, parseCrtListNames, parseShowInfo, refusalOf, type CliLevel } from './replies.js';
-import type { RuntimeRequest, RuntimeTransport } from './runtime-transport.js';
+import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
 
 export interface HaproxyInfo {
   readonly version: string;
@@ -81,6 +82,15 @@ export class RuntimeClient {
     return parseCrtListEntries(reply);
   }
 
+  /** The path of the one open certificate transaction, if any; reads only the head of the store listing. */
+  async openTransaction(): Promise<string | undefined> {
+    const head = await this.send({ line: 'show ssl cert' }, { enoughWhen: (soFar) => parseOpenTransaction(soFar).complete });
+    if (refusalOf(head)) throw this.refused('show ssl cert', head);
+    const parsed = parseOpenTransaction(head);
+    // A listing without "# filename" (no store at all) has ended without one: then there is no transaction either.
+    return parsed.complete ? parsed.transaction : parseCertStoreList(head).transaction;
+  }
+
   async showCertStores(): Promise<CertStoreList> {
     const reply = await this.send({ line: 'show ssl cert' });
     if (refusalOf(reply)) throw this.refused('show ssl cert', reply);
@@ -146,9 +156,9 @@ export class RuntimeClient {
 
   // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock
   // for a moment (ssl_ckch.c uses a trylock): retried with a growing pause.
-  private async send(request: RuntimeRequest): Promise<string> {
+  private async send(request: RuntimeRequest, options?: SendOptions): Promise<string> {
     for (let attempt = 1; ; attempt += 1) {
-      const reply = await this.transport.send(request);
+      const reply = await this.transport.send(request, options);
       if (!reply.includes(LOCKED_REPLY) || attempt >= this.lockedAttempts) return reply;
       await this.sleep(Math.min(25 * 2 ** attempt, 2000));
     }

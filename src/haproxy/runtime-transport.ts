@@ -15,5 +15,13 @@ export interface RuntimeTransport {
    * @throws RuntimeTransportError when the API cannot be reached or the reply is cut off,
    *         RuntimeTimeoutError when no complete reply arrives within the transport's deadline.
    */
-  send(request: RuntimeRequest): Promise<string>;
+  send(request: RuntimeRequest, options?: SendOptions): Promise<string>;
+}
+
+export interface SendOptions {
+  /**
+   * Stop reading once the reply so far satisfies this, and close the connection: for the head of a long listing
+   * (`show ssl cert` lists every store; whether a transaction is open is in its first lines).
+   */
+  readonly enoughWhen?: (replySoFar: string) => boolean;
 }

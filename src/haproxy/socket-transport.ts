@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import { formatRuntimeAddress, type RuntimeAddress } from './runtime-address.js';
 import { frameRequest, unframeReply } from './runtime-framing.js';
-import type { RuntimeRequest, RuntimeTransport } from './runtime-transport.js';
+import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
 
 /**
  * A runtime API reached over a unix or TCP stream socket, one connection per request. Without `prompt` mode HAProxy
@@ -19,7 +19,7 @@ export class SocketTransport implements RuntimeTransport {
     this.address = formatRuntimeAddress(target);
   }
 
-  send(request: RuntimeRequest): Promise<string> {
+  send(request: RuntimeRequest, options: SendOptions = {}): Promise<string> {
     const bytes = frameRequest(request);
     const verb = request.line.split(' ').slice(0, 3).join(' ');
     return new Promise<string>((resolve, reject) => {
@@ -45,7 +45,13 @@ export class SocketTransport implements RuntimeTransport {
         );
       }, this.timeoutMs);
       socket.once('connect', () => socket.write(bytes));
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (options.enoughWhen) {
+          const soFar = Buffer.concat(chunks).toString('utf8');
+          if (options.enoughWhen(soFar)) finish(undefined, soFar);
+        }
+      });
       socket.once('end', () => finish(undefined, unframeReply(Buffer.concat(chunks).toString('utf8'))));
       socket.once('error', (error: NodeJS.ErrnoException) => {
         finish(

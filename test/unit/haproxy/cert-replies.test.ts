@@ -5,7 +5,7 @@ import {
   parseCrtListEntries,
   parseSetCertReply,
 } from '../../../src/haproxy/cert-replies.js';
-import { crtListLineState, withCrtListLine } from '../../../src/haproxy/crt-list-file.js';
+import { CrtListText, type CrtListLine } from '../../../src/haproxy/crt-list-file.js';
 import { buildBundle } from '../../../src/bundle/build-bundle.js';
 
 // Replies as HAProxy 2.6.12 printed them (captured from a running instance).
@@ -55,6 +55,13 @@ describe('certificate replies', () => {
   });
 });
 
+const crtListLineState = (text: string, line: CrtListLine) => CrtListText.parse(text).state(line);
+const withCrtListLine = (text: string, line: CrtListLine): string => {
+  const parsed = CrtListText.parse(text);
+  parsed.put(line);
+  return parsed.render();
+};
+
 describe('crt-list file editing', () => {
   const file = '# default first\n/etc/h/default.pem\n\n/etc/h/a.pem [alpn h2] a.test\n';
 
@@ -62,6 +69,13 @@ describe('crt-list file editing', () => {
     expect(crtListLineState(file, { path: '/etc/h/a.pem', sslOptions: 'alpn h2', sniFilters: ['a.test'] })).toBe('present');
     expect(crtListLineState(file, { path: '/etc/h/a.pem', sniFilters: [] })).toBe('differs');
     expect(crtListLineState(file, { path: '/etc/h/b.pem', sniFilters: [] })).toBe('absent');
+    expect(crtListLineState(`${file}/etc/h/a.pem [alpn h2] a.test\n`, { path: '/etc/h/a.pem', sslOptions: 'alpn h2', sniFilters: ['a.test'] })).toBe('differs');
+  });
+
+  it('removes every line of a path', () => {
+    const parsed = CrtListText.parse(`${file}/etc/h/a.pem\n`);
+    parsed.remove('/etc/h/a.pem');
+    expect(parsed.render()).toBe('# default first\n/etc/h/default.pem\n\n');
   });
 
   it('appends a new line once and keeps comments, blank lines and other lines', () => {
