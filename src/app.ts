@@ -1,4 +1,6 @@
 import { dirname } from 'node:path';
+import { workerAssessor } from './certbot/lineage-assessor.js';
+import { resolveLetsencryptDir } from './certbot/read-lineage.js';
 import { checkFiles } from './check/check-files.js';
 import { checkTarget } from './check/check-target.js';
 import type { Finding } from './check/finding.js';
@@ -8,7 +10,7 @@ import { ProcessLock } from './deploy/process-lock.js';
 import { SyncEngine, type SyncReport } from './deploy/sync-engine.js';
 import type { DeployOptions } from './deploy/deploy-to-target.js';
 import { RuntimeClient } from './haproxy/runtime-client.js';
-import { SocketTransport } from './haproxy/socket-transport.js';
+import { PromptTransport } from './haproxy/prompt-transport.js';
 import type { Logger } from './log/create-logger.js';
 import { Field } from './log/fields.js';
 
@@ -22,22 +24,30 @@ export interface App {
 
 export function createApp(config: Config, log: Logger): App {
   const runtimeClients = new Map(
-    config.targets.map((target) => [target.name, new RuntimeClient(target.name, new SocketTransport(target.runtime, target.timeoutMs))]),
+    config.targets.map((target) => [target.name, new RuntimeClient(target.name, new PromptTransport(target.runtime, target.timeoutMs))]),
   );
   return {
     checkConfig: async () => {
       const findings = await checkFiles(config);
-      const perTarget = await Promise.all(
-        config.targets.map((target) => checkTarget(target, runtimeClients.get(target.name) as RuntimeClient)),
-      );
-      return [...findings, ...perTarget.flat()];
+      try {
+        const perTarget = await Promise.all(
+          config.targets.map((target) => checkTarget(target, runtimeClients.get(target.name) as RuntimeClient)),
+        );
+        return [...findings, ...perTarget.flat()];
+      } finally {
+        for (const client of runtimeClients.values()) client.close();
+      }
     },
     sync: async (options) => {
       const lock = new ProcessLock(dirname(config.crtList.file));
       if (!options.dryRun) await lock.acquire();
       try {
-        const engine = await SyncEngine.create(config, log, runtimeClients);
-        const report = await engine.syncAll(options);
+        const assessor = workerAssessor({
+          letsencryptDir: config.letsencrypt.dir,
+          letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir),
+        });
+        const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
+        const report = await engine.syncAll(options).finally(() => assessor.close());
         const counts = countOutcomes(report.outcomes);
         const inSync = counts.failed + counts.held + counts['not-ready'] === 0;
         log.info(inSync ? 'sync finished: every target serves what Certbot holds' : 'sync finished: not everything is in sync', {
@@ -49,6 +59,7 @@ export function createApp(config: Config, log: Logger): App {
         });
         return report;
       } finally {
+        for (const client of runtimeClients.values()) client.close();
         await lock.release();
       }
     },

@@ -48,7 +48,12 @@ export class RuntimeAddressError extends HotcertError {
 
 /** The runtime API could not be reached or the connection broke before a full reply arrived. */
 export class RuntimeTransportError extends HotcertError {
-  readonly code = 'RUNTIME_UNREACHABLE';
+  readonly code: string = 'RUNTIME_UNREACHABLE';
+}
+
+/** HAProxy closed the connection while a request waited for its reply (HAProxy 2.6 does so for an oversized command). */
+export class RuntimeConnectionClosedError extends RuntimeTransportError {
+  override readonly code = 'RUNTIME_CONNECTION_CLOSED';
 }
 
 /** The runtime API did not answer within the deadline. */

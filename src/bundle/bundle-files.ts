@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { readFileIfExists, removeFileDurably, writeFileAtomic, type FileOwnership } from './atomic-file.js';
+import { readFileSync } from 'node:fs';
+import { removeFileDurably, writeFileAtomic, type FileOwnership } from './atomic-file.js';
 
 /** hotcert's bundles directory: `<dir>/<lineage>.pem`, written atomically with the configured mode and owner. */
 export class BundleFiles {
@@ -12,8 +13,14 @@ export class BundleFiles {
     return join(this.dir, `${lineage}.pem`);
   }
 
-  read(lineage: string): Promise<string | undefined> {
-    return readFileIfExists(this.pathOf(lineage));
+  /** Synchronous: a small file in the page cache, read once per lineage and target on every sync (see quick-look). */
+  read(lineage: string): string | undefined {
+    try {
+      return readFileSync(this.pathOf(lineage), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   write(lineage: string, bundle: string): Promise<void> {

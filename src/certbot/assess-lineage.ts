@@ -19,9 +19,9 @@ const ARCHIVE_NAME = /^(cert|privkey|chain|fullchain)(\d+)\.pem$/;
  * - On first issuance the links are created dangling and the files written through them afterwards, so a file can
  *   be missing or empty for a moment; while `.certbot.lock` exists, an unparsable or empty file is `not-ready` too.
  * - Certbot never fsyncs, so after a crash a file can stay empty or cut short: without the lock that is `invalid`.
- * Pure: no I/O; `now` is the only clock.
+ * Pure: no I/O; `now` is the only clock; `isCertificate` checks chain certificates (callers may memoize it).
  */
-export function assessLineage(raw: RawLineage, now: Date): LineageAssessment {
+export function assessLineage(raw: RawLineage, now: Date, isCertificate: (text: string) => boolean = parsesAsCertificate): LineageAssessment {
   const where = (file: LineageFile): string => `live/${raw.name}/${file}.pem`;
   if (raw.previousLinks.length > 0) {
     return notReady(`Certbot is switching its links (${raw.previousLinks.join(', ')} present)`);
@@ -101,12 +101,8 @@ export function assessLineage(raw: RawLineage, now: Date): LineageAssessment {
   if (chainTexts.join('\n') !== fullchainRest.join('\n')) {
     return broken(`${where('fullchain')} does not continue with the certificates of ${where('chain')}`, 'fullchain');
   }
-  for (const text of fullchainRest) {
-    try {
-      new X509Certificate(text);
-    } catch {
-      return broken(`${where('chain')} holds a certificate that does not parse`, 'chain');
-    }
+  if (!fullchainRest.every((text) => isCertificate(text))) {
+    return broken(`${where('chain')} holds a certificate that does not parse`, 'chain');
   }
 
   if (!leaf.checkPrivateKey(key)) {
@@ -134,6 +130,33 @@ export function assessLineage(raw: RawLineage, now: Date): LineageAssessment {
         .filter((entry) => entry.startsWith('DNS:'))
         .map((entry) => entry.slice(4)),
     },
+  };
+}
+
+/** Whether a PEM certificate text parses. */
+export function parsesAsCertificate(text: string): boolean {
+  try {
+    new X509Certificate(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * parsesAsCertificate with a memory: lineages share a handful of intermediates (Let's Encrypt has a few), so each
+ * chain certificate text is parsed once per engine. Bounded so that odd inputs cannot grow it without limit.
+ */
+export function rememberingCertificateCheck(limit = 64): (text: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (text) => {
+    let parses = known.get(text);
+    if (parses === undefined) {
+      parses = parsesAsCertificate(text);
+      if (known.size >= limit) known.clear();
+      known.set(text, parses);
+    }
+    return parses;
   };
 }
 

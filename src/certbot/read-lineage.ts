@@ -1,22 +1,25 @@
-import { access, lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { LINEAGE_FILES, type LineageFile, type RawLineage, type RawLineageFile } from './lineage-snapshot.js';
 
 /**
  * Reads what a lineage's live links point at, and the files they point at, without judging it (assessLineage does).
  * `letsencryptRealDir` is the real path of Certbot's config dir: links must resolve inside it.
+ * Synchronous on purpose, like quickLook: a few small files in the page cache, where each fs.promises call would
+ * cost a thread-pool round trip.
  */
-export async function readLineage(letsencryptDir: string, letsencryptRealDir: string, name: string): Promise<RawLineage> {
+export function readLineage(letsencryptDir: string, letsencryptRealDir: string, name: string): RawLineage {
   const liveDir = join(letsencryptDir, 'live', name);
-  const [entries, ...files] = await Promise.all([
-    readdir(liveDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return [] as string[];
-      throw error;
-    }),
-    ...LINEAGE_FILES.map((file) => readLinkedFile(liveDir, file, letsencryptRealDir)),
-  ]);
+  let entries: string[];
+  try {
+    entries = readdirSync(liveDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    entries = [];
+  }
+  const files = LINEAGE_FILES.map((file) => readLinkedFile(liveDir, file, letsencryptRealDir));
   // Looked at after the files: a lock that appears while they are read still explains what was read.
-  const certbotRunning = await exists(join(letsencryptDir, '.certbot.lock'));
+  const certbotRunning = existsSync(join(letsencryptDir, '.certbot.lock'));
   return {
     name,
     liveDir,
@@ -29,13 +32,13 @@ export async function readLineage(letsencryptDir: string, letsencryptRealDir: st
   };
 }
 
-async function readLinkedFile(liveDir: string, file: LineageFile, root: string): Promise<RawLineageFile> {
+function readLinkedFile(liveDir: string, file: LineageFile, root: string): RawLineageFile {
   const path = join(liveDir, `${file}.pem`);
   let linkTarget: string;
   try {
-    const info = await lstat(path);
+    const info = lstatSync(path);
     if (!info.isSymbolicLink()) return { state: 'not-a-link' };
-    linkTarget = await readlink(path);
+    linkTarget = readlinkSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
     throw error;
@@ -43,7 +46,7 @@ async function readLinkedFile(liveDir: string, file: LineageFile, root: string):
   let resolved: string;
   try {
     // realpath also follows a privkeyN.pem that is itself a link inside archive/ (older --reuse-key lineages).
-    resolved = await realpath(path);
+    resolved = realpathSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'dangling', linkTarget };
@@ -51,7 +54,7 @@ async function readLinkedFile(liveDir: string, file: LineageFile, root: string):
   }
   if (!resolved.startsWith(root + sep)) return { state: 'outside', linkTarget, resolved };
   try {
-    return { state: 'read', linkTarget, resolved, content: await readFile(resolved, 'utf8') };
+    return { state: 'read', linkTarget, resolved, content: readFileSync(resolved, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'dangling', linkTarget };
@@ -59,20 +62,10 @@ async function readLinkedFile(liveDir: string, file: LineageFile, root: string):
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    // Absent (or not visible to us): either way Certbot's lock is not known to be held.
-    return false;
-  }
-}
-
 /** The real path of Certbot's config dir (it may itself be a link), against which link targets are checked. */
-export async function resolveLetsencryptDir(letsencryptDir: string): Promise<string> {
+export function resolveLetsencryptDir(letsencryptDir: string): string {
   try {
-    return await realpath(letsencryptDir);
+    return realpathSync(letsencryptDir);
   } catch {
     // Missing: nothing can resolve inside it, and the lineage listing reports the missing directory.
     return resolve(letsencryptDir);

@@ -1,21 +1,25 @@
 import { join } from 'node:path';
 import type { LineageAssessment, LineageSnapshot } from '../certbot/lineage-snapshot.js';
+import type { QuickLook } from '../certbot/quick-look.js';
 import type { BundleFiles } from '../bundle/bundle-files.js';
 import { setCommandBytes } from '../bundle/build-bundle.js';
 import type { LineageOptions, TargetConfig } from '../config/schema.js';
 import { BundleTooLargeError, LineageInvalidError, RuntimeCommandError } from '../errors.js';
 import { formatCrtListLine, type CrtListLine } from '../haproxy/crt-list-file.js';
+import type { CertStoreDetails } from '../haproxy/cert-replies.js';
 import type { CrtListStore } from '../haproxy/crt-list-store.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
 import { decide, type Plan } from './decide.js';
 import type { Outcome } from './outcome.js';
+import type { ServedStateLoader } from './served-state-loader.js';
 import type { TransactionGuard } from './transaction-guard.js';
 
-/** A lineage as read for one sync: its assessment and, when ready, the bundle built from it. */
+/** A lineage as read for one sync: a cheap look first; the full assessment only when a target needs it. */
 export interface PreparedLineage {
   readonly name: string;
-  readonly assessment: LineageAssessment;
-  readonly bundle: string | undefined;
+  readonly quick: QuickLook | undefined;
+  /** Reads and checks the whole lineage (memoized across targets). */
+  readonly full: () => Promise<{ readonly assessment: LineageAssessment; readonly bundle: string | undefined }>;
 }
 
 export interface DeployOptions {
@@ -31,6 +35,8 @@ export interface TargetContext {
   readonly bundles: BundleFiles;
   readonly crtList: CrtListStore;
   readonly lineageOptions: (lineage: string) => LineageOptions;
+  /** Reads what HAProxy holds for a store, batched with other deploys' reads. */
+  readonly servedState: ServedStateLoader;
   /** Runs `work` in the target's serial slot: one transaction at a time per HAProxy process. */
   readonly inSlot: <T>(work: () => Promise<T>) => Promise<T>;
   /** Lineages whose current bundle some target has committed in this process (restoring it would undo that). */
@@ -54,7 +60,27 @@ export async function deployToTarget(prepared: PreparedLineage, context: TargetC
   const { target } = context;
   const base = { lineage: prepared.name, target: target.name };
   const elapsed = (): number => Date.now() - startedMs;
-  const { assessment } = prepared;
+  const storePath = join(target.bundlesDir, `${prepared.name}.pem`);
+  const lineOptions = context.lineageOptions(prepared.name);
+  const wantedLine: CrtListLine = {
+    path: storePath,
+    sniFilters: lineOptions.sniFilters,
+    ...(lineOptions.sslOptions ? { sslOptions: lineOptions.sslOptions } : {}),
+  };
+
+  // Every runtime command of a target runs in its slot: HAProxy 2.6 takes its certificate lock for `show ssl cert`
+  // too, so a read beside another client's `set` makes one of them fail with "currently locked".
+  let served: CertStoreDetails | undefined;
+  try {
+    served = await context.servedState.load(storePath);
+    if (await isPlainlyUnchanged(prepared, served, wantedLine, context)) {
+      return { ...base, kind: 'unchanged', durationMs: elapsed(), ...(served?.serial ? { serial: served.serial } : {}), ...(served?.notAfter ? { notAfter: served.notAfter } : {}) };
+    }
+  } catch (error) {
+    return { ...base, kind: 'failed', reason: (error as Error).message, error, durationMs: elapsed() };
+  }
+
+  const { assessment, bundle: fullBundle } = await prepared.full();
   if (assessment.kind === 'not-ready') return { ...base, kind: 'not-ready', reason: assessment.reason, durationMs: elapsed() };
   if (assessment.kind === 'invalid') {
     const error = new LineageInvalidError(`lineage ${prepared.name}: ${assessment.reason}`, {
@@ -64,15 +90,8 @@ export async function deployToTarget(prepared: PreparedLineage, context: TargetC
     return { ...base, kind: 'failed', reason: assessment.reason, error, durationMs: elapsed() };
   }
   const snapshot = assessment.snapshot;
-  const bundle = prepared.bundle as string;
+  const bundle = fullBundle as string;
   const facts = { serial: snapshot.serial, notAfter: snapshot.notAfter };
-  const storePath = join(target.bundlesDir, `${prepared.name}.pem`);
-  const lineOptions = context.lineageOptions(prepared.name);
-  const wantedLine: CrtListLine = {
-    path: storePath,
-    sniFilters: lineOptions.sniFilters,
-    ...(lineOptions.sslOptions ? { sslOptions: lineOptions.sslOptions } : {}),
-  };
 
   const bytes = setCommandBytes(storePath, bundle);
   if (bytes > target.maxCommandBytes) {
@@ -86,8 +105,7 @@ export async function deployToTarget(prepared: PreparedLineage, context: TargetC
   let wroteBundle = false;
   let previousBundle: string | undefined;
   try {
-    const served = await context.client.showCert(storePath);
-    const diskBundle = target.runtimeOnly ? bundle : await context.bundles.read(prepared.name);
+    const diskBundle = target.runtimeOnly ? bundle : context.bundles.read(prepared.name);
     const fileLine = target.runtimeOnly ? 'present' : await context.crtList.lineState(wantedLine);
     const plan = decide({
       snapshot,
@@ -130,6 +148,18 @@ export async function deployToTarget(prepared: PreparedLineage, context: TargetC
   }
 }
 
+/**
+ * The cheap "nothing changed" test: the lineage is at rest, HAProxy serves its leaf (same SHA-1), in use and not
+ * expired, and hotcert's files hold exactly this bundle and line. Anything else takes the full path.
+ */
+async function isPlainlyUnchanged(prepared: PreparedLineage, served: CertStoreDetails | undefined, line: CrtListLine, context: TargetContext): Promise<boolean> {
+  const quick = prepared.quick;
+  if (!quick || !served || served.status !== 'Used' || served.sha1Fingerprint !== quick.leafSha1) return false;
+  if (!served.notAfter || served.notAfter.getTime() <= Date.now()) return false;
+  if (context.target.runtimeOnly) return true;
+  return context.bundles.read(prepared.name) === quick.bundle && (await context.crtList.lineState(line)) === 'present';
+}
+
 async function applyRuntime(
   plan: Extract<Plan, { kind: 'apply' }>,
   snapshot: LineageSnapshot,
@@ -140,10 +170,11 @@ async function applyRuntime(
   stagedLine: boolean,
 ): Promise<void> {
   const { client } = context;
+  let after: CertStoreDetails | undefined;
   if (plan.runtime !== 'none') {
     await context.guard.waitUntilClear();
     if (plan.runtime === 'create') await client.newCert(storePath);
-    await swapInTransaction(snapshot, bundle, storePath, context);
+    after = await swapInTransaction(snapshot, bundle, storePath, context);
   }
   const line = formatCrtListLine(wantedLine);
   try {
@@ -161,7 +192,8 @@ async function applyRuntime(
     if (stagedLine) await context.crtList.removeLine(storePath);
     throw error;
   }
-  const served = await client.showCert(storePath);
+  // The commit's own `show` is the verification, unless the crt-list changed after it.
+  const served = after && plan.runtimeCrtList === 'none' ? after : await client.showCert(storePath);
   if (served?.serial !== snapshot.serial || served.status !== 'Used') {
     throw new RuntimeCommandError(
       `target ${context.target.name}: after the deploy HAProxy holds serial ${served?.serial ?? 'none'} (status ${served?.status ?? 'unknown'}) for ${storePath}, not ${snapshot.serial} in use`,
@@ -171,8 +203,8 @@ async function applyRuntime(
   }
 }
 
-/** set → check the transaction holds our certificate → commit; abort on any doubt. */
-async function swapInTransaction(snapshot: LineageSnapshot, bundle: string, storePath: string, context: TargetContext): Promise<void> {
+/** set → check the transaction holds our certificate → commit; abort on any doubt. Returns the store after it. */
+async function swapInTransaction(snapshot: LineageSnapshot, bundle: string, storePath: string, context: TargetContext): Promise<CertStoreDetails | undefined> {
   const { client, target } = context;
   let opened: { created: boolean; path: string };
   try {
@@ -200,13 +232,13 @@ async function swapInTransaction(snapshot: LineageSnapshot, bundle: string, stor
     );
   }
   try {
-    await client.commitCert(storePath);
+    return await client.commitCertAndShow(storePath);
   } catch (error) {
     if (error instanceof RuntimeCommandError && error.reply.startsWith('No ongoing transaction')) {
       // The transaction vanished: another client aborted it, or HAProxy reloaded (a new worker has no
       // transaction but loaded the bundle already on disk). Either way, what is served now decides.
       const served = await client.showCert(storePath);
-      if (served?.serial === snapshot.serial) return;
+      if (served?.serial === snapshot.serial) return served;
     }
     const abortFailure = await client.abortCert(storePath).then(
       () => undefined,

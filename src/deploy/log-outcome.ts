@@ -23,6 +23,7 @@ const LEVEL: Record<OutcomeKind, 'debug' | 'info' | 'warn' | 'error'> = {
 
 /** One line per outcome, with the fields an operator greps for. */
 export function logOutcome(log: Logger, outcome: Outcome): void {
+  if (!log.isLevelEnabled(LEVEL[outcome.kind])) return;
   log.log(LEVEL[outcome.kind], MESSAGE[outcome.kind], {
     [Field.lineage]: outcome.lineage,
     [Field.target]: outcome.target,

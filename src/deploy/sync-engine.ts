@@ -1,9 +1,8 @@
 import PQueue from 'p-queue';
-import { assessLineage } from '../certbot/assess-lineage.js';
 import { listLineages } from '../certbot/list-lineages.js';
-import { readLineage, resolveLetsencryptDir } from '../certbot/read-lineage.js';
+import { quickLook } from '../certbot/quick-look.js';
+import type { LineageAssessor } from '../certbot/lineage-assessor.js';
 import { BundleFiles } from '../bundle/bundle-files.js';
-import { buildBundle } from '../bundle/build-bundle.js';
 import { resolveOwnership } from '../bundle/resolve-ownership.js';
 import type { Config, LineageOptions } from '../config/schema.js';
 import { LineageInvalidError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
@@ -13,6 +12,7 @@ import type { Logger } from '../log/create-logger.js';
 import { Field } from '../log/fields.js';
 import { deployToTarget, type DeployOptions, type DeployResult, type PreparedLineage, type TargetContext } from './deploy-to-target.js';
 import { logOutcome } from './log-outcome.js';
+import { ServedStateLoader } from './served-state-loader.js';
 import { preflightTarget } from './target-preflight.js';
 import { TransactionGuard, systemClock, type Clock } from './transaction-guard.js';
 
@@ -38,13 +38,14 @@ const LINEAGES_IN_FLIGHT = 16;
  */
 export class SyncEngine {
   private readonly contexts: EngineTargetContext[];
-  private readonly letsencryptRealDir: Promise<string>;
+
 
   private constructor(
     private readonly config: Config,
     private readonly log: Logger,
     clients: ReadonlyMap<string, RuntimeClient>,
     bundles: BundleFiles,
+    private readonly assessor: LineageAssessor,
     private readonly clock: Clock,
   ) {
     const crtList = new CrtListStore(config.crtList.file);
@@ -52,6 +53,7 @@ export class SyncEngine {
     this.contexts = config.targets.map((target) => {
       const client = clients.get(target.name) as RuntimeClient;
       const slot = new PQueue({ concurrency: 1 });
+      const inSlot = <T>(work: () => Promise<T>): Promise<T> => slot.add(work);
       return {
         target,
         client,
@@ -60,15 +62,21 @@ export class SyncEngine {
         crtList,
         committedBundles,
         lineageOptions: (lineage: string) => config.lineages[lineage] ?? NO_OPTIONS,
-        inSlot: <T>(work: () => Promise<T>) => slot.add(work),
+        inSlot,
+        servedState: new ServedStateLoader(client, inSlot),
       };
     });
-    this.letsencryptRealDir = resolveLetsencryptDir(config.letsencrypt.dir);
   }
 
-  static async create(config: Config, log: Logger, clients: ReadonlyMap<string, RuntimeClient>, clock: Clock = systemClock): Promise<SyncEngine> {
+  static async create(
+    config: Config,
+    log: Logger,
+    clients: ReadonlyMap<string, RuntimeClient>,
+    assessor: LineageAssessor,
+    clock: Clock = systemClock,
+  ): Promise<SyncEngine> {
     const bundles = new BundleFiles(config.bundles.dir, await resolveOwnership(config.bundles));
-    return new SyncEngine(config, log, clients, bundles, clock);
+    return new SyncEngine(config, log, clients, bundles, assessor, clock);
   }
 
   /** Every lineage under live/, on every target. */
@@ -94,7 +102,11 @@ export class SyncEngine {
     for (let round = 0; round < 3 && !options.dryRun; round += 1) {
       const reloaded = await this.reloadedTargets();
       if (reloaded.length === 0) break;
-      for (const name of reloaded) this.log.warn('target reloaded during the sync; syncing it again', { [Field.target]: name });
+      for (const context of this.contexts.filter((candidate) => reloaded.includes(candidate.target.name))) {
+        this.log.warn('target reloaded during the sync; syncing it again', { [Field.target]: context.target.name });
+        // A session opened before the reload still talks to the old worker, which holds what the new one may lack.
+        context.client.close();
+      }
       const again = await this.syncLineages(listing.names, options, new Set(reloaded));
       outcomes = [...outcomes.filter((outcome) => !reloaded.includes(outcome.target)), ...again];
     }
@@ -117,7 +129,7 @@ export class SyncEngine {
     for (const context of this.contexts) {
       if (context.down || context.processId === undefined) continue;
       try {
-        const info = await context.client.showInfo();
+        const info = await context.client.showInfo({ fresh: true });
         if (info.pid !== context.processId) reloaded.push(context.target.name);
       } catch (error) {
         this.log.warn('target did not answer after the sync; a reload or restart there is not detected', {
@@ -133,7 +145,7 @@ export class SyncEngine {
     await Promise.all(
       contexts.map(async (context) => {
         // Unreachable here means preflightTarget reports it, with the address, just below.
-        context.processId = await context.client.showInfo().then(
+        context.processId = await context.client.showInfo({ fresh: true }).then(
           (info) => info.pid,
           () => undefined,
         );
@@ -173,8 +185,14 @@ export class SyncEngine {
   }
 
   private async prepare(name: string): Promise<PreparedLineage> {
-    const raw = await readLineage(this.config.letsencrypt.dir, await this.letsencryptRealDir, name);
-    const assessment = assessLineage(raw, new Date(this.clock.now()));
-    return { name, assessment, bundle: assessment.kind === 'ready' ? buildBundle(assessment.snapshot) : undefined };
+    let full: ReturnType<PreparedLineage['full']> | undefined;
+    return {
+      name,
+      quick: quickLook(this.config.letsencrypt.dir, name),
+      full: () =>
+        (full ??= (async () => {
+          return this.assessor.assess(name, new Date(this.clock.now()));
+        })()),
+    };
   }
 }

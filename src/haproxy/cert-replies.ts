@@ -22,16 +22,16 @@ export function parseCertStoreList(reply: string): CertStoreList {
 }
 
 /**
- * The open transaction from the head of `show ssl cert`: HAProxy prints `# transaction` and its `*<path>` before
- * `# filename` and the stores, so the head decides. `complete` is false while the head is still being read.
+ * A path that can never be a certificate store: `abort ssl cert` on it aborts nothing, and HAProxy's reply names
+ * the open transaction, if any. Unlike `show ssl cert`, whose listing holds HAProxy's certificate lock until the
+ * whole reply is consumed, it holds the lock only for the command itself.
  */
-export function parseOpenTransaction(head: string): { readonly complete: boolean; readonly transaction: string | undefined } {
-  const lines = head.split('\n');
-  const filenameAt = lines.indexOf('# filename');
-  if (filenameAt < 0) return { complete: false, transaction: undefined };
-  const transactionAt = lines.indexOf('# transaction');
-  const transaction = transactionAt >= 0 && transactionAt < filenameAt ? lines[transactionAt + 1]?.replace(/^\*/, '') : undefined;
-  return { complete: true, transaction: transaction || undefined };
+export const TRANSACTION_PROBE_PATH = '/.hotcert-transaction-probe.pem';
+
+/** The reply to `abort ssl cert <TRANSACTION_PROBE_PATH>`: `null` for no transaction, the open path, or undefined. */
+export function parseTransactionProbe(reply: string): string | null | undefined {
+  if (reply.startsWith('No ongoing transaction')) return null;
+  return /^The ongoing transaction is about '(.+)' but you are trying to abort/.exec(reply)?.[1];
 }
 
 /** `show ssl cert <path>`: what a store (or, with `*<path>`, the open transaction) holds. */

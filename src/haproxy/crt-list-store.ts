@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { readFileIfExists, writeFileAtomic } from '../bundle/atomic-file.js';
 import { CrtListText, type CrtListLine } from './crt-list-file.js';
 
@@ -68,12 +68,12 @@ export class CrtListStore {
       this.current = undefined;
       throw error;
     }
-    if (this.current === current) current.signature = await this.signature();
+    if (this.current === current) current.signature = this.signature();
   }
 
   private async load(): Promise<CrtListText> {
     if (this.memoryIsCurrent()) return (this.current as { text: CrtListText }).text;
-    const signature = await this.signature();
+    const signature = this.signature();
     // Checked again after every await: another deploy may have edited or loaded meanwhile, and edits must all go
     // to one object, never to a stale copy.
     if (this.memoryIsCurrent(signature)) return (this.current as { text: CrtListText }).text;
@@ -89,9 +89,10 @@ export class CrtListStore {
     return this.dirty || this.flushing !== undefined || this.current.signature === signature;
   }
 
-  private async signature(): Promise<string> {
+  // Synchronous: asked once per lineage and target on every sync; a thread-pool round trip per call dominated.
+  private signature(): string {
     try {
-      const info = await stat(this.path);
+      const info = statSync(this.path);
       return `${info.ino}:${info.size}:${info.mtimeMs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';

@@ -1,4 +1,4 @@
-import { RuntimeCommandError } from '../errors.js';
+import { RuntimeCommandError, RuntimeConnectionClosedError } from '../errors.js';
 import {
   LOCKED_REPLY,
   isAbortReply,
@@ -8,8 +8,9 @@ import {
   parseCertStoreDetails,
   parseCertStoreList,
   parseCrtListEntries,
-  parseOpenTransaction,
   parseSetCertReply,
+  parseTransactionProbe,
+  TRANSACTION_PROBE_PATH,
   type CertStoreDetails,
   type CertStoreList,
 } from './cert-replies.js';
@@ -53,8 +54,13 @@ export class RuntimeClient {
     return this.transport.address;
   }
 
-  async showInfo(): Promise<HaproxyInfo> {
-    const reply = await this.send({ line: 'show info' });
+  close(): void {
+    this.transport.close?.();
+  }
+
+  /** With `fresh`, on a new connection: the worker that serves now, even when a session to an older one is open. */
+  async showInfo(options: { fresh?: boolean } = {}): Promise<HaproxyInfo> {
+    const reply = await this.send({ line: 'show info' }, { fresh: options.fresh ?? false });
     const fields = parseShowInfo(reply);
     const version = fields.get('Version');
     if (!version) throw this.refused('show info', reply);
@@ -82,13 +88,12 @@ export class RuntimeClient {
     return parseCrtListEntries(reply);
   }
 
-  /** The path of the one open certificate transaction, if any; reads only the head of the store listing. */
+  /** The path of the one open certificate transaction, if any (see TRANSACTION_PROBE_PATH). */
   async openTransaction(): Promise<string | undefined> {
-    const head = await this.send({ line: 'show ssl cert' }, { enoughWhen: (soFar) => parseOpenTransaction(soFar).complete });
-    if (refusalOf(head)) throw this.refused('show ssl cert', head);
-    const parsed = parseOpenTransaction(head);
-    // A listing without "# filename" (no store at all) has ended without one: then there is no transaction either.
-    return parsed.complete ? parsed.transaction : parseCertStoreList(head).transaction;
+    const reply = await this.send({ line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` });
+    const open = parseTransactionProbe(reply);
+    if (open === undefined) throw this.refused('abort ssl cert', reply, TRANSACTION_PROBE_PATH);
+    return open ?? undefined;
   }
 
   async showCertStores(): Promise<CertStoreList> {
@@ -104,6 +109,36 @@ export class RuntimeClient {
     return parseCertStoreDetails(reply);
   }
 
+  /**
+   * Details of many stores in as few round trips as the transport allows; undefined for stores HAProxy does not
+   * have. Batches stay far below tune.bufsize (a command line must fit one buffer).
+   */
+  async showCerts(paths: readonly string[]): Promise<(CertStoreDetails | undefined)[]> {
+    const results: (CertStoreDetails | undefined)[] = [];
+    for (let start = 0; start < paths.length; ) {
+      const batch: string[] = [];
+      let bytes = 0;
+      while (start < paths.length && (batch.length === 0 || bytes + (paths[start] as string).length < 6000)) {
+        bytes += (paths[start] as string).length + 16;
+        batch.push(`show ssl cert ${safe(paths[start] as string)}`);
+        start += 1;
+      }
+      const replies = await this.sendBatch(batch);
+      replies.forEach((reply, index) => {
+        if (refusalOf(reply)) throw this.refused('show ssl cert', reply, paths[results.length + index]);
+      });
+      results.push(...replies.map(parseCertStoreDetails));
+    }
+    return results;
+  }
+
+  /** `commit ssl cert` and, in the same round trip, `show ssl cert` of the result. */
+  async commitCertAndShow(path: string): Promise<CertStoreDetails | undefined> {
+    const [commit = '', show = ''] = await this.sendBatch([`commit ssl cert ${safe(path)}`, `show ssl cert ${safe(path)}`]);
+    if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
+    return parseCertStoreDetails(show);
+  }
+
   async newCert(path: string): Promise<'created' | 'exists'> {
     const reply = await this.send({ line: `new ssl cert ${safe(path)}` });
     const result = isNewCertReply(reply, path);
@@ -116,7 +151,10 @@ export class RuntimeClient {
    * the caller must compare with its own: HAProxy 2.6 puts the payload into whatever transaction is open.
    */
   async setCert(path: string, bundle: string): Promise<{ created: boolean; path: string }> {
-    const reply = await this.send({ line: `set ssl cert ${safe(path)}`, payload: bundle });
+    const reply = await this.send({ line: `set ssl cert ${safe(path)}`, payload: bundle }).catch((error: unknown) => {
+      if (error instanceof RuntimeConnectionClosedError) return '';
+      throw error;
+    });
     const result = parseSetCertReply(reply);
     if (result) return result;
     if (reply === '') {
@@ -156,6 +194,14 @@ export class RuntimeClient {
 
   // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock
   // for a moment (ssl_ckch.c uses a trylock): retried with a growing pause.
+  private async sendBatch(lines: readonly string[]): Promise<string[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      const replies = await this.transport.sendBatch(lines);
+      if (!replies.some((reply) => reply.includes(LOCKED_REPLY)) || attempt >= this.lockedAttempts) return replies;
+      await this.sleep(Math.min(25 * 2 ** attempt, 2000));
+    }
+  }
+
   private async send(request: RuntimeRequest, options?: SendOptions): Promise<string> {
     for (let attempt = 1; ; attempt += 1) {
       const reply = await this.transport.send(request, options);

@@ -16,12 +16,16 @@ export interface RuntimeTransport {
    *         RuntimeTimeoutError when no complete reply arrives within the transport's deadline.
    */
   send(request: RuntimeRequest, options?: SendOptions): Promise<string>;
+  /**
+   * Several commands without payload in one request (`a;b;c`, which HAProxy runs in order), one reply each: a
+   * round trip per batch instead of per command. Transports that cannot split the replies send them one by one.
+   */
+  sendBatch(lines: readonly string[]): Promise<string[]>;
+  /** Closes a connection kept open, if any; the next request opens a new one. */
+  close?(): void;
 }
 
 export interface SendOptions {
-  /**
-   * Stop reading once the reply so far satisfies this, and close the connection: for the head of a long listing
-   * (`show ssl cert` lists every store; whether a transaction is open is in its first lines).
-   */
-  readonly enoughWhen?: (replySoFar: string) => boolean;
+  /** Use a new connection even where a session is kept open: to reach the worker that serves now (after a reload). */
+  readonly fresh?: boolean;
 }

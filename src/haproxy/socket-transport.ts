@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import { formatRuntimeAddress, type RuntimeAddress } from './runtime-address.js';
 import { frameRequest, unframeReply } from './runtime-framing.js';
-import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
+import type { RuntimeRequest, RuntimeTransport } from './runtime-transport.js';
 
 /**
  * A runtime API reached over a unix or TCP stream socket, one connection per request. Without `prompt` mode HAProxy
@@ -19,7 +19,14 @@ export class SocketTransport implements RuntimeTransport {
     this.address = formatRuntimeAddress(target);
   }
 
-  send(request: RuntimeRequest, options: SendOptions = {}): Promise<string> {
+  // Without prompt mode the replies of a `;` chain are not delimited: one connection per command.
+  async sendBatch(lines: readonly string[]): Promise<string[]> {
+    const replies: string[] = [];
+    for (const line of lines) replies.push(await this.send({ line }));
+    return replies;
+  }
+
+  send(request: RuntimeRequest): Promise<string> {
     const bytes = frameRequest(request);
     const verb = request.line.split(' ').slice(0, 3).join(' ');
     return new Promise<string>((resolve, reject) => {
@@ -45,13 +52,7 @@ export class SocketTransport implements RuntimeTransport {
         );
       }, this.timeoutMs);
       socket.once('connect', () => socket.write(bytes));
-      socket.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (options.enoughWhen) {
-          const soFar = Buffer.concat(chunks).toString('utf8');
-          if (options.enoughWhen(soFar)) finish(undefined, soFar);
-        }
-      });
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
       socket.once('end', () => finish(undefined, unframeReply(Buffer.concat(chunks).toString('utf8'))));
       socket.once('error', (error: NodeJS.ErrnoException) => {
         finish(
@@ -64,7 +65,7 @@ export class SocketTransport implements RuntimeTransport {
   }
 }
 
-function explainSocketError(error: NodeJS.ErrnoException, target: RuntimeAddress): string {
+export function explainSocketError(error: NodeJS.ErrnoException, target: RuntimeAddress): string {
   switch (error.code) {
     case 'ENOENT':
       return `no socket at ${target.kind === 'unix' ? target.path : 'that path'} (is HAProxy running with this "stats socket"?)`;

@@ -1,9 +1,17 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand } from './processes.js';
 
+/** The package root: the nearest directory above this file with a package.json (from test/ or a compiled copy). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** The built CLI, run exactly as an operator runs it (`npm run build` first; test/run does). */
-export const HOTCERT_BIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+export const HOTCERT_BIN = join(packageRoot(), 'dist', 'main.js');
 
 export interface CliResult {
   readonly code: number | string;

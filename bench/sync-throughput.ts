@@ -1,0 +1,145 @@
+/**
+ * hotcert sync against a raw runtime API client, like against like, on real HAProxy 2.6 instances:
+ * - add N new lineages: raw `new` + `set` + `commit` + `add ssl crt-list` vs `hotcert sync` (bundles and crt-list
+ *   written and fsynced, every commit verified);
+ * - renew N loaded lineages: raw `set` + `commit` vs `hotcert sync` after Certbot-style link flips;
+ * - a no-op `hotcert sync`.
+ * Usage: npm run bench:sync -- [N ...]   (default: 1000 10000)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
+import { runCommand } from '../test/helpers/processes.js';
+import { RawRuntimeClient } from './lib/raw-runtime-client.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+
+interface Row {
+  readonly n: number;
+  readonly phase: string;
+  readonly who: 'raw client' | 'hotcert';
+  readonly wallS: number;
+  readonly cpuS?: number;
+  readonly rssMb?: number;
+  readonly changed: number;
+}
+
+async function bundleOf(configDir: string, name: string, version: number): Promise<string> {
+  const archive = join(configDir, 'archive', name);
+  return (await readFile(join(archive, `fullchain${version}.pem`), 'utf8')) + (await readFile(join(archive, `privkey${version}.pem`), 'utf8'));
+}
+
+async function rawRun(haproxy: TestHaproxy, names: readonly string[], bundles: readonly string[], add: boolean): Promise<number> {
+  const client = await RawRuntimeClient.open(haproxy.socketPath);
+  const started = process.hrtime.bigint();
+  for (const [index, name] of names.entries()) {
+    const path = `${haproxy.bundlesDir}/${name}.pem`;
+    if (add) await client.expect(`new ssl cert ${path}`, /New empty certificate store/);
+    await client.expect(`set ssl cert ${path}`, /Transaction created/, bundles[index]);
+    await client.expect(`commit ssl cert ${path}`, /Success!/);
+    if (add) await client.expect(`add ssl crt-list ${haproxy.crtListPath}`, /Success!/, path);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  client.close();
+  return seconds;
+}
+
+async function hotcertSync(configFile: string, dir: string): Promise<{ wallS: number; cpuS: number; rssMb: number; summary: string }> {
+  const timeFile = join(dir, 'time.txt');
+  const result = await runCommand('/usr/bin/time', ['-o', timeFile, '-f', '%e %U %S %M', process.execPath, HOTCERT_BIN, 'sync', '--config', configFile], {
+    env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' },
+    timeoutMs: 1_800_000,
+  });
+  if (result.code !== 0) throw new Error(`hotcert sync exited ${result.code}: ${result.stderr.split('\n').slice(-5).join('\n')}`);
+  const [wall, user, sys, rssKb] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number) as [number, number, number, number];
+  const summary = result.stderr.split('\n').find((line) => line.includes('sync finished')) ?? '';
+  return { wallS: wall, cpuS: user + sys, rssMb: rssKb / 1024, summary };
+}
+
+function count(summary: string, kind: string): number {
+  return Number(new RegExp(`${kind}=(\\d+)`).exec(summary)?.[1] ?? NaN);
+}
+
+async function benchmark(n: number): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), `hotcert-bench-${n}-`));
+  const configDir = join(dir, 'letsencrypt');
+  const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const rows: Row[] = [];
+  let rawHaproxy: TestHaproxy | undefined;
+  let hotcertHaproxy: TestHaproxy | undefined;
+  try {
+    process.stderr.write(`N=${n}: generating lineages in Certbot's layout…\n`);
+    const issuer = await makeIssuer();
+    await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 1));
+    const bundles1 = await Promise.all(names.map((name) => bundleOf(configDir, name, 1)));
+
+    [rawHaproxy, hotcertHaproxy] = [await startHaproxy(), await startHaproxy()];
+    const configFile = join(dir, 'hotcert.yaml');
+    await writeFile(
+      configFile,
+      [
+        `letsencrypt: { dir: ${configDir} }`,
+        `bundles: { dir: ${hotcertHaproxy.bundlesDir} }`,
+        `crtList: { file: ${hotcertHaproxy.crtListPath} }`,
+        `targets: [{ name: bench, runtime: "unix:${hotcertHaproxy.socketPath}" }]`,
+        '',
+      ].join('\n'),
+    );
+
+    process.stderr.write(`N=${n}: add…\n`);
+    rows.push({ n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, true), changed: n });
+    const added = await hotcertSync(configFile, dir);
+    rows.push({ n, phase: 'add', who: 'hotcert', ...added, changed: count(added.summary, 'added') });
+
+    process.stderr.write(`N=${n}: renew…\n`);
+    await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 2));
+    const bundles2 = await Promise.all(names.map((name) => bundleOf(configDir, name, 2)));
+    rows.push({ n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, false), changed: n });
+    const renewed = await hotcertSync(configFile, dir);
+    rows.push({ n, phase: 'renew', who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') });
+
+    process.stderr.write(`N=${n}: no-op…\n`);
+    const noop = await hotcertSync(configFile, dir);
+    rows.push({ n, phase: 'no-op', who: 'hotcert', ...noop, changed: count(noop.summary, 'deployed') + count(noop.summary, 'added') });
+    return rows;
+  } finally {
+    await Promise.all([rawHaproxy?.stop(), hotcertHaproxy?.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function storageOf(path: string): string {
+  const line = execFileSync('df', ['-T', path], { encoding: 'utf8' }).trim().split('\n')[1] ?? '';
+  const [device, type] = line.split(/\s+/);
+  return `${type} on ${device}`;
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number).filter((value) => value > 0);
+  const rows: Row[] = [];
+  for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(...(await benchmark(n)));
+  const rawRate = (n: number, phase: string): number | undefined => {
+    const raw = rows.find((row) => row.n === n && row.phase === phase && row.who === 'raw client');
+    return raw ? n / raw.wallS : undefined;
+  };
+  console.log(`hotcert ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}, ${execFileSync('haproxy', ['-v'], { encoding: 'utf8' }).split('\n')[0]}, Node ${process.version}`);
+  console.log(`bundles fsynced to: ${storageOf(tmpdir())} (${tmpdir()}); ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`);
+  console.log('');
+  console.log('| N | phase | who | wall s | certs/s | vs raw | CPU s | peak RSS MB | changed |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    const rate = row.n / row.wallS;
+    const raw = rawRate(row.n, row.phase);
+    const ratio = row.who === 'hotcert' && raw ? `${Math.round((rate / raw) * 100)}%` : '';
+    console.log(
+      `| ${row.n} | ${row.phase} | ${row.who} | ${row.wallS.toFixed(2)} | ${row.phase === 'no-op' ? '' : rate.toFixed(0)} | ${ratio} | ${row.cpuS?.toFixed(2) ?? ''} | ${row.rssMb?.toFixed(0) ?? ''} | ${row.changed} |`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

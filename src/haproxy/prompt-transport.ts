@@ -1,0 +1,200 @@
+import { connect, type Socket } from 'node:net';
+import { RuntimeConnectionClosedError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
+import { formatRuntimeAddress, type RuntimeAddress } from './runtime-address.js';
+import { frameRequest } from './runtime-framing.js';
+import { parseShowInfo } from './replies.js';
+import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
+import { explainSocketError, SocketTransport } from './socket-transport.js';
+
+const PROMPT = '\n> ';
+
+/** A session idle this long may be closed by HAProxy at any moment (its `stats timeout` is at least a second). */
+const IDLE_RETRY_MS = 1000;
+
+/**
+ * One long-lived runtime API connection in `prompt` mode, for a target's serial slot: HAProxy answers each command
+ * and then prints `> `, so commands follow one another on one connection without HAProxy accepting a new one each
+ * time. Each command is written only once the previous prompt arrived (no pipelining: management.txt warns that
+ * commands are read from the buffer as it fills).
+ *
+ * Two HAProxy behaviours shape it:
+ * - `stats timeout` closes an idle connection: a closed session is reopened on the next request.
+ * - A connection held across a reload keeps talking to the old worker, whose changes die with it (seen on 2.6.12).
+ *   So at most once per `workerCheckMs` the session's worker Pid is compared with the Pid a fresh connection
+ *   reaches, and the session is reopened when they differ. Requests with `fresh: true` always use a new connection.
+ */
+export class PromptTransport implements RuntimeTransport {
+  readonly address: string;
+  private readonly oneShot: SocketTransport;
+  private session: PromptSession | undefined;
+
+  constructor(
+    private readonly target: RuntimeAddress,
+    private readonly timeoutMs: number,
+    private readonly workerCheckMs = 1000,
+  ) {
+    this.address = formatRuntimeAddress(target);
+    this.oneShot = new SocketTransport(target, timeoutMs);
+  }
+
+  async send(request: RuntimeRequest, options: SendOptions = {}): Promise<string> {
+    if (options.fresh) return this.oneShot.send(request);
+    return this.withSession((session) => session.send(request));
+  }
+
+  async sendBatch(lines: readonly string[]): Promise<string[]> {
+    if (lines.length === 0) return [];
+    return this.withSession((session) => session.sendBatch(lines));
+  }
+
+  // HAProxy closes a session that stayed idle for `stats timeout`; a request written as it does so fails with the
+  // connection closed. HAProxy only closes a session that sent it nothing, so such a request was never run and is
+  // sent once more on a new session. A request on a busy session that fails this way is reported as it is.
+  private async withSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {
+    const session = await this.currentSession();
+    const idleMs = session.idleMs();
+    try {
+      return await request(session);
+    } catch (error) {
+      if (!(error instanceof RuntimeConnectionClosedError) || idleMs < IDLE_RETRY_MS) throw error;
+      return request(await this.currentSession());
+    }
+  }
+
+  close(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+
+  private async currentSession(): Promise<PromptSession> {
+    let session = this.session;
+    if (session && !session.isOpen()) session = undefined;
+    if (session && Date.now() - session.workerCheckedAt >= this.workerCheckMs) {
+      const freshPid = workerPid(await this.oneShot.send({ line: 'show info' }));
+      if (freshPid !== session.workerPid) {
+        session.close();
+        session = undefined;
+      } else {
+        session.workerCheckedAt = Date.now();
+      }
+    }
+    if (!session) {
+      session = await PromptSession.open(this.target, this.address, this.timeoutMs);
+      this.session = session;
+    }
+    return session;
+  }
+}
+
+function workerPid(showInfo: string): number | undefined {
+  const pid = Number(parseShowInfo(showInfo).get('Pid'));
+  return Number.isInteger(pid) ? pid : undefined;
+}
+
+class PromptSession {
+  workerPid: number | undefined;
+  workerCheckedAt = Date.now();
+  private lastActivityAt = Date.now();
+  private buffer = '';
+  private pending:
+    | { resolve: (replies: string[]) => void; reject: (error: Error) => void; timer: NodeJS.Timeout; expected: number; replies: string[] }
+    | undefined;
+  private open = true;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly address: string,
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.receive(chunk.toString('utf8')));
+    socket.once('close', () => this.fail(new RuntimeConnectionClosedError(`runtime API ${address} closed the connection`, { runtime: address })));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.fail(new RuntimeTransportError(`runtime API ${address}: ${error.code ?? error.message}`, { runtime: address }, { cause: error })));
+  }
+
+  static async open(target: RuntimeAddress, address: string, timeoutMs: number): Promise<PromptSession> {
+    const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new RuntimeTimeoutError(`runtime API ${address} did not accept a connection within ${timeoutMs} ms`, { runtime: address }));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new RuntimeTransportError(`cannot reach runtime API ${address}: ${explainSocketError(error, target)}`, { runtime: address }, { cause: error }));
+      });
+    });
+    const session = new PromptSession(socket, address, timeoutMs);
+    await session.send({ line: 'prompt' });
+    session.workerPid = workerPid(await session.send({ line: 'show info' }));
+    return session;
+  }
+
+  isOpen(): boolean {
+    return this.open;
+  }
+
+  idleMs(): number {
+    return Date.now() - this.lastActivityAt;
+  }
+
+  async send(request: RuntimeRequest): Promise<string> {
+    return (await this.exchange(frameRequest(request), 1, request.line))[0] as string;
+  }
+
+  /** HAProxy prints a prompt after each command of a `;` chain, so the replies split at the prompts. */
+  sendBatch(lines: readonly string[]): Promise<string[]> {
+    for (const line of lines) frameRequest({ line });
+    return this.exchange(`${lines.join(';')}\n`, lines.length, lines[0] ?? '');
+  }
+
+  private exchange(bytes: string, expected: number, firstLine: string): Promise<string[]> {
+    if (!this.open) return Promise.reject(new RuntimeTransportError(`runtime API ${this.address} connection is closed`, { runtime: this.address }));
+    if (this.pending) return Promise.reject(new Error('a prompt session runs one request at a time'));
+    const verb = firstLine.split(' ').slice(0, 3).join(' ');
+    return new Promise<string[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new RuntimeTimeoutError(`runtime API ${this.address} did not answer "${verb}" within ${this.timeoutMs} ms`, { runtime: this.address }));
+      }, this.timeoutMs);
+      this.pending = { resolve, reject, timer, expected, replies: [] };
+      this.lastActivityAt = Date.now();
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.open = false;
+    this.socket.destroy();
+  }
+
+  private receive(text: string): void {
+    this.buffer += text;
+    const pending = this.pending;
+    if (!pending) return;
+    for (let end = this.buffer.indexOf(PROMPT); end >= 0 && pending.replies.length < pending.expected; end = this.buffer.indexOf(PROMPT)) {
+      // Each payload line is acknowledged with a "+ " continuation prompt before the reply itself.
+      pending.replies.push(this.buffer.slice(0, end).replace(/^(\+ )+/, '').replace(/\n+$/, ''));
+      this.buffer = this.buffer.slice(end + PROMPT.length);
+    }
+    if (pending.replies.length === pending.expected) {
+      this.pending = undefined;
+      this.lastActivityAt = Date.now();
+      clearTimeout(pending.timer);
+      pending.resolve(pending.replies);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.open = false;
+    this.socket.destroy();
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+  }
+}
