@@ -4,6 +4,8 @@ import { resolveLetsencryptDir } from './certbot/read-lineage.js';
 import { checkFiles } from './check/check-files.js';
 import { checkTarget } from './check/check-target.js';
 import type { Finding } from './check/finding.js';
+import { Daemon } from './daemon/daemon.js';
+import { collectStatus, type StatusReport } from './status/lineage-status.js';
 import type { Config } from './config/schema.js';
 import { countOutcomes } from './deploy/log-outcome.js';
 import { ProcessLock } from './deploy/process-lock.js';
@@ -16,6 +18,10 @@ import { Field } from './log/fields.js';
 
 /** The composition root: the only module that knows every adapter. Building it does no I/O. */
 export interface App {
+  /** `hotcert run`: the daemon, not yet started. */
+  createDaemon(): Promise<Daemon>;
+  /** `hotcert status`: every lineage on every target. */
+  status(now: Date): Promise<StatusReport>;
   /** Every check `hotcert check-config` reports, in a stable order: files first, then each target. */
   checkConfig(): Promise<Finding[]>;
   /** One sync of every lineage to every target, under the lock that keeps two hotcerts apart (none for a dry run). */
@@ -26,7 +32,21 @@ export function createApp(config: Config, log: Logger): App {
   const runtimeClients = new Map(
     config.targets.map((target) => [target.name, new RuntimeClient(target.name, new PromptTransport(target.runtime, target.timeoutMs))]),
   );
+  const newAssessor = () =>
+    workerAssessor({ letsencryptDir: config.letsencrypt.dir, letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir) });
   return {
+    createDaemon: async () => {
+      const assessor = newAssessor();
+      const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
+      return new Daemon(config, { engine, clients: runtimeClients, assessor }, log);
+    },
+    status: async (now) => {
+      try {
+        return await collectStatus(config, runtimeClients, now);
+      } finally {
+        for (const client of runtimeClients.values()) client.close();
+      }
+    },
     checkConfig: async () => {
       const findings = await checkFiles(config);
       try {
@@ -42,10 +62,7 @@ export function createApp(config: Config, log: Logger): App {
       const lock = new ProcessLock(dirname(config.crtList.file));
       if (!options.dryRun) await lock.acquire();
       try {
-        const assessor = workerAssessor({
-          letsencryptDir: config.letsencrypt.dir,
-          letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir),
-        });
+        const assessor = newAssessor();
         const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
         const report = await engine.syncAll(options).finally(() => assessor.close());
         const counts = countOutcomes(report.outcomes);

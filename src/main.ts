@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { createApp } from './app.js';
-import { formatFindings } from './check/finding.js';
+import { checkConfigCommand } from './cli/commands/check-config-command.js';
+import { runCommand } from './cli/commands/run-command.js';
+import { statusCommand } from './cli/commands/status-command.js';
+import { syncCommand } from './cli/commands/sync-command.js';
 import { ExitCode, type ExitCodeValue } from './cli/exit-codes.js';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/parse-args.js';
 import { readVersion } from './cli/version.js';
 import { loadConfig } from './config/load-config.js';
-import type { LogFormat } from './config/schema.js';
-import { ConfigError, LockHeldError, UsageError } from './errors.js';
+import type { Config, LogFormat } from './config/schema.js';
+import { ConfigError, UsageError } from './errors.js';
 import { closeLogger, createLogger, type Logger } from './log/create-logger.js';
 import { Field } from './log/fields.js';
 
@@ -14,7 +17,7 @@ import { Field } from './log/fields.js';
  * The CLI: argv → config → app → exit code. It never calls process.exit(): the exit code is set and the event loop
  * drains, so the last log line (the cause of a failure) is always written.
  */
-async function main(argv: readonly string[]): Promise<ExitCodeValue> {
+async function main(argv: readonly string[]): Promise<ExitCodeValue | number> {
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);
@@ -47,12 +50,14 @@ async function main(argv: readonly string[]): Promise<ExitCodeValue> {
   await closeLogger(bootstrapLog);
 
   const log = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  activeLog = log;
   try {
-    return await runCommand(args, loaded.config, loaded.file, log);
+    return await dispatch(args, loaded.config, loaded.file, log);
   } catch (error) {
     log.error('hotcert failed', { [Field.error]: error });
     return ExitCode.software;
   } finally {
+    activeLog = undefined;
     await closeLogger(log);
   }
 }
@@ -62,68 +67,43 @@ function bootstrapLogFormat(env: NodeJS.ProcessEnv): LogFormat {
   return requested === 'journald' || requested === 'json' || requested === 'text' ? requested : 'auto';
 }
 
-async function runCommand(
-  args: CliArgs,
-  config: Parameters<typeof createApp>[0],
-  file: string | undefined,
-  log: Logger,
-): Promise<ExitCodeValue> {
-  const app = createApp(config, log);
+async function dispatch(args: CliArgs, config: Config, file: string | undefined, log: Logger): Promise<ExitCodeValue | number> {
   switch (args.command) {
-    case 'check-config': {
-      const source = file ?? 'defaults (no configuration file)';
-      const configFinding = {
-        status: 'ok' as const,
-        subject: 'config',
-        message: `${source}: valid, ${config.targets.length} target${config.targets.length === 1 ? '' : 's'}`,
-      };
-      const findings = [configFinding, ...(await app.checkConfig())];
-      const failed = findings.filter((finding) => finding.status === 'fail').length;
-      process.stdout.write(`${formatFindings(findings)}\n`);
-      process.stdout.write(failed === 0 ? 'check-config: all checks passed\n' : `check-config: ${failed} check${failed === 1 ? '' : 's'} failed\n`);
-      return failed === 0 ? ExitCode.ok : ExitCode.unavailable;
-    }
+    case 'run':
+      return runCommand(config, file, log);
     case 'sync':
-      return runSync(app, args);
+      return syncCommand(createApp(config, log), { dryRun: args.dryRun, force: args.force });
+    case 'status':
+      return statusCommand(createApp(config, log), { json: args.json, warnDays: config.status.warnDays });
+    case 'check-config':
+      return checkConfigCommand(createApp(config, log), config, file);
     default:
       throw new UsageError(`command "${args.command}" is not available here`);
   }
 }
 
-async function runSync(app: ReturnType<typeof createApp>, args: CliArgs): Promise<ExitCodeValue> {
-  let report;
-  try {
-    report = await app.sync({ dryRun: args.dryRun, force: args.force });
-  } catch (error) {
-    if (error instanceof LockHeldError) {
-      process.stderr.write(`hotcert: ${error.message}\n`);
-      return ExitCode.tempfail;
-    }
-    throw error;
+// The logger of the running command, so that an error nobody caught is still logged in the configured format
+// (journald priority included) before the process exits non-zero and systemd restarts it.
+let activeLog: Logger | undefined;
+
+function fail(error: unknown): void {
+  if (activeLog) {
+    activeLog.error('hotcert failed: unexpected error', { [Field.error]: error });
+    void closeLogger(activeLog).finally(() => process.exit(ExitCode.software));
+  } else {
+    process.stderr.write(`hotcert: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(ExitCode.software);
   }
-  if (args.dryRun) {
-    for (const outcome of report.outcomes) {
-      const steps = outcome.plannedSteps?.join('; ') ?? outcome.reason ?? '';
-      process.stdout.write(`${outcome.lineage}\t${outcome.target}\t${outcome.kind}${steps ? `\t${steps}` : ''}\n`);
-    }
-  }
-  const kinds = new Set(report.outcomes.map((outcome) => outcome.kind));
-  if (kinds.has('failed') || kinds.has('held')) return ExitCode.unavailable;
-  if (kinds.has('not-ready')) return ExitCode.tempfail;
-  return ExitCode.ok;
 }
 
-process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`hotcert: unexpected error: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
-  process.exitCode = ExitCode.software;
-});
+process.on('unhandledRejection', fail);
+process.on('uncaughtException', fail);
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // Everything was closed and the last line written; should a handle still hold the event loop, do not hang.
+    setTimeout(() => process.exit(code), 2000).unref();
   },
-  (error: unknown) => {
-    process.stderr.write(`hotcert: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = ExitCode.software;
-  },
+  fail,
 );

@@ -83,6 +83,22 @@ export const configSchema = z.strictObject({
         staleTransactionMs: z.number().int().min(1000).max(600_000).default(5000),
       })
       .prefault({}),
+    watch: z
+      .strictObject({
+        // Certbot writes a whole lineage within about 50 ms; the consistency check guards correctness, so a short
+        // quiet window is enough, and the max wait bounds how long a stream of events can postpone a deploy.
+        settleMs: z.number().int().min(0).max(60_000).default(150),
+        maxWaitMs: z.number().int().min(100).max(600_000).default(2000),
+        // A lineage still not ready this long after it changed is logged as an error (and still retried).
+        notReadyAlertMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+        // A full rescan of every lineage on every target, for what no event reported.
+        rescanIntervalMs: z.number().int().min(10_000).max(604_800_000).default(3_600_000),
+        // How often each target is asked whether it is up and which HAProxy process serves (reloads, restarts).
+        targetCheckIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+      })
+      .prefault({}),
+    state: z.strictObject({ file: absolutePath.default('/var/lib/hotcert/state.json') }).prefault({}),
+    status: z.strictObject({ warnDays: z.number().int().min(0).max(365).default(14) }).prefault({}),
     log: z
       .strictObject({
         level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -124,6 +140,15 @@ export interface Config {
   readonly targets: readonly TargetConfig[];
   readonly lineages: Readonly<Record<string, LineageOptions>>;
   readonly deploy: { readonly staleTransactionMs: number };
+  readonly watch: {
+    readonly settleMs: number;
+    readonly maxWaitMs: number;
+    readonly notReadyAlertMs: number;
+    readonly rescanIntervalMs: number;
+    readonly targetCheckIntervalMs: number;
+  };
+  readonly state: { readonly file: string };
+  readonly status: { readonly warnDays: number };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }
 

@@ -124,6 +124,48 @@ export class SyncEngine {
     return results.flat();
   }
 
+  /** One lineage on one target: the daemon's job. Never throws; logs its outcome. */
+  async syncLineageOnTarget(name: string, targetName: string): Promise<DeployResult> {
+    const context = this.contextOf(targetName);
+    const startedMs = this.clock.now();
+    let outcome: DeployResult;
+    try {
+      outcome = await deployToTarget(await this.prepare(name), context, { force: false, dryRun: false }, startedMs);
+    } catch (error) {
+      outcome = { lineage: name, target: targetName, kind: 'failed', reason: (error as Error).message, error, durationMs: this.clock.now() - startedMs };
+    }
+    logOutcome(this.log, outcome);
+    return outcome;
+  }
+
+  /** Whether a target can be written to now, and which HAProxy process serves it (asked on a fresh connection). */
+  async inspectTarget(targetName: string): Promise<{ readonly pid: number | undefined; readonly problem: Error | undefined }> {
+    const context = this.contextOf(targetName);
+    let pid: number | undefined;
+    try {
+      pid = (await context.client.showInfo({ fresh: true })).pid;
+    } catch (error) {
+      return { pid: undefined, problem: error as Error };
+    }
+    return { pid, problem: await preflightTarget(context.target, context.client, this.config.crtList.file) };
+  }
+
+  /** The lineages under live/ (names hotcert can deploy, and the ones it refuses). */
+  listLineages(): ReturnType<typeof listLineages> {
+    return listLineages(this.config.letsencrypt.dir);
+  }
+
+  /** Drops a target's open session (after a reload it still talks to the old worker). */
+  dropSession(targetName: string): void {
+    this.contextOf(targetName).client.close();
+  }
+
+  private contextOf(targetName: string): EngineTargetContext {
+    const context = this.contexts.find((candidate) => candidate.target.name === targetName);
+    if (!context) throw new Error(`no target named ${targetName}`);
+    return context;
+  }
+
   private async reloadedTargets(): Promise<string[]> {
     const reloaded: string[] = [];
     for (const context of this.contexts) {

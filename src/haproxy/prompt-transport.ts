@@ -27,6 +27,8 @@ export class PromptTransport implements RuntimeTransport {
   readonly address: string;
   private readonly oneShot: SocketTransport;
   private session: PromptSession | undefined;
+  /** Requests take turns: a session carries one at a time, whoever sends them (slot, target checks, status). */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly target: RuntimeAddress,
@@ -50,7 +52,16 @@ export class PromptTransport implements RuntimeTransport {
   // HAProxy closes a session that stayed idle for `stats timeout`; a request written as it does so fails with the
   // connection closed. HAProxy only closes a session that sent it nothing, so such a request was never run and is
   // sent once more on a new session. A request on a busy session that fails this way is reported as it is.
-  private async withSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {
+  private withSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {
+    const result = this.turn.then(() => this.onSession(request));
+    this.turn = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async onSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {
     const session = await this.currentSession();
     const idleMs = session.idleMs();
     try {

@@ -1,0 +1,191 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LineageAssessor } from '../certbot/lineage-assessor.js';
+import type { Config } from '../config/schema.js';
+import { ProcessLock } from '../deploy/process-lock.js';
+import type { SyncEngine } from '../deploy/sync-engine.js';
+import type { RuntimeClient } from '../haproxy/runtime-client.js';
+import type { Logger } from '../log/create-logger.js';
+import { Field } from '../log/fields.js';
+import { TargetScheduler } from '../schedule/target-scheduler.js';
+import { DaemonState } from '../state/daemon-state.js';
+import { CertbotWatcher } from '../watch/certbot-watcher.js';
+import { SettleTimers } from '../watch/settle-timers.js';
+
+/** The adapters a daemon runs on; built by the composition root. */
+export interface DaemonParts {
+  readonly engine: SyncEngine;
+  readonly clients: ReadonlyMap<string, RuntimeClient>;
+  readonly assessor: LineageAssessor;
+}
+
+interface TargetWatch {
+  pid: number | undefined;
+  down: boolean;
+  /** The problem last logged for this target, so that a target that stays down is not logged every check. */
+  lastProblem: string | undefined;
+}
+
+/**
+ * `hotcert run`: keeps every target serving the current certificate of every lineage. Events from Certbot's
+ * directory are hints that a lineage changed; each target has its own scheduler, so a slow or down target delays
+ * no other; a full resync runs at start, after a reload or restart of a target, when a target comes back, and on
+ * a slow timer.
+ */
+export class Daemon {
+  private readonly lock: ProcessLock;
+  private readonly state: DaemonState;
+  private readonly schedulers = new Map<string, TargetScheduler>();
+  private readonly targets = new Map<string, TargetWatch>();
+  private readonly settle: SettleTimers;
+  private readonly watcher: CertbotWatcher;
+  private readonly deletedReported = new Set<string>();
+  /** Lineages with events since Certbot last finished a run: looked at again when it does. */
+  private readonly touchedDuringRun = new Set<string>();
+  private readonly intervals: NodeJS.Timeout[] = [];
+  private stopping: Promise<boolean> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly parts: DaemonParts,
+    private readonly log: Logger,
+  ) {
+    this.lock = new ProcessLock(dirname(config.crtList.file));
+    this.state = new DaemonState(config.state.file, (error) =>
+      log.warn('cannot write the state file; hotcert status will not show the last deploys', { [Field.file]: config.state.file, [Field.error]: error }),
+    );
+    for (const target of config.targets) {
+      this.schedulers.set(target.name, new TargetScheduler(target.name, (lineage) => this.runJob(lineage, target.name), log, config.watch.notReadyAlertMs));
+      this.targets.set(target.name, { pid: undefined, down: true, lastProblem: undefined });
+    }
+    this.settle = new SettleTimers(config.watch.settleMs, config.watch.maxWaitMs, (lineage) => this.enqueueAll(lineage, 'event'));
+    this.watcher = new CertbotWatcher(
+      config.letsencrypt.dir,
+      {
+        onLineage: (lineage) => {
+          this.touchedDuringRun.add(lineage);
+          this.settle.touch(lineage);
+        },
+        // Certbot replaces renewal/<name>.conf a few ms before it flips the links; a lineage read between the two
+        // looks unchanged. The end of Certbot's run is the signal to look again at every lineage it touched.
+        onCertbotFinished: () => {
+          for (const lineage of this.touchedDuringRun) this.enqueueAll(lineage, 'event');
+          this.touchedDuringRun.clear();
+        },
+        onRescanNeeded: (reason) => void this.resyncAll(reason),
+        onFatal: (error) => log.error('cannot watch Certbot\'s directory', { [Field.error]: error }),
+      },
+      log,
+    );
+  }
+
+  /**
+   * Takes the lock, checks every target, starts watching, and queues the first full sync; resolves once that sync
+   * was attempted on every target that answered (a target that is down does not hold the start back).
+   * @throws LockHeldError when another hotcert writes to these targets.
+   */
+  async start(): Promise<void> {
+    await this.lock.acquire();
+    await this.watcher.start();
+    await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, false)));
+    await this.resyncAll('start');
+    this.intervals.push(setInterval(() => void this.resyncAll('periodic rescan'), this.config.watch.rescanIntervalMs));
+    this.intervals.push(setInterval(() => void this.checkTargets(), this.config.watch.targetCheckIntervalMs));
+    await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
+    this.state.fullSyncAttempted();
+  }
+
+  /** Every lineage on every target, behind any fresh events. */
+  async resyncAll(reason: string): Promise<void> {
+    if (this.stopping) return;
+    let listing;
+    try {
+      listing = await this.parts.engine.listLineages();
+    } catch (error) {
+      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
+      return;
+    }
+    for (const name of listing.unsafeNames) {
+      this.log.error('lineage refused: its name has characters hotcert does not put into an HAProxy command (allowed: letters, digits, ".", "_", "-")', {
+        [Field.lineage]: name,
+      });
+    }
+    this.log.info('full resync', { [Field.reason]: reason, lineages: listing.names.length });
+    for (const name of listing.names) this.enqueueAll(name, 'resync');
+  }
+
+  /** Queue depth per target, for status and metrics. */
+  queueDepths(): Record<string, number> {
+    return Object.fromEntries([...this.schedulers].map(([target, scheduler]) => [target, scheduler.depth]));
+  }
+
+  /** Stops watching and scheduling, lets running jobs finish or be cut at the deadline; idempotent. */
+  stop(deadlineMs: number): Promise<boolean> {
+    this.stopping ??= (async () => {
+      for (const interval of this.intervals) clearInterval(interval);
+      this.settle.clear();
+      await this.watcher.stop();
+      const finished = await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.stop(deadlineMs)));
+      for (const client of this.parts.clients.values()) client.close();
+      await this.parts.assessor.close();
+      await this.state.flush();
+      await this.lock.release();
+      return finished.every(Boolean);
+    })();
+    return this.stopping;
+  }
+
+  private enqueueAll(lineage: string, priority: 'event' | 'resync'): void {
+    for (const scheduler of this.schedulers.values()) scheduler.enqueue(lineage, priority);
+  }
+
+  private async runJob(lineage: string, target: string) {
+    if (!existsSync(join(this.config.letsencrypt.dir, 'live', lineage))) {
+      // certbot delete: the conf and the live links go first. What HAProxy serves is left as it is: removing a
+      // certificate from a running HAProxy is an operator's decision.
+      if (!this.deletedReported.has(lineage)) {
+        this.deletedReported.add(lineage);
+        this.log.warn('lineage deleted by Certbot; HAProxy keeps serving its certificate until an operator removes it', { [Field.lineage]: lineage });
+      }
+      return undefined;
+    }
+    this.deletedReported.delete(lineage);
+    const outcome = await this.parts.engine.syncLineageOnTarget(lineage, target);
+    this.state.record(outcome);
+    return outcome;
+  }
+
+  private async checkTargets(): Promise<void> {
+    await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, true)));
+  }
+
+  // Never rejects: every problem is logged once per change of state.
+  private async checkTarget(target: string, resyncOnChange: boolean): Promise<void> {
+    const watch = this.targets.get(target) as TargetWatch;
+    const scheduler = this.schedulers.get(target) as TargetScheduler;
+    const { pid, problem } = await this.parts.engine.inspectTarget(target).catch((error: unknown) => ({ pid: undefined, problem: error as Error }));
+    if (problem) {
+      if (!watch.down || watch.lastProblem !== problem.message) {
+        this.log.error('target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
+      }
+      watch.down = true;
+      watch.lastProblem = problem.message;
+      scheduler.setDown(true);
+      return;
+    }
+    const cameBack = watch.down;
+    const reloaded = watch.pid !== undefined && watch.pid !== pid;
+    watch.pid = pid;
+    watch.down = false;
+    watch.lastProblem = undefined;
+    scheduler.setDown(false);
+    if (reloaded) this.parts.engine.dropSession(target);
+    if (!resyncOnChange || (!cameBack && !reloaded)) return;
+    this.log.info(cameBack ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });
+    try {
+      for (const name of (await this.parts.engine.listLineages()).names) scheduler.enqueue(name, 'resync');
+    } catch (error) {
+      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
+import { HOTCERT_BIN, runHotcert } from '../helpers/hotcert-cli.js';
+import { writeHotcertConfig } from '../helpers/hotcert-config.js';
+import { startProcess, type TrackedProcess } from '../helpers/processes.js';
+import { startStack, type TestStack } from '../helpers/stack.js';
+import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const FAST_WATCH = [
+  'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 300, notReadyAlertMs: 5000 }',
+];
+
+/** `hotcert run` as an operator runs it, with its output kept for assertions and failure reports. */
+function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): TrackedProcess {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+  return startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], {
+    env: { ...base, HOTCERT_LOG_FORMAT: 'text', ...env },
+  });
+}
+
+async function waitForOutput(daemon: TrackedProcess, pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<void> {
+  await waitFor(() => pattern.test(daemon.output().slice(from)) || (!daemon.isRunning() && Promise.reject(new Error(`hotcert exited:\n${daemon.output()}`))), {
+    timeoutMs,
+    what: `hotcert to log ${pattern}`,
+  });
+}
+
+describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () => {
+  let stack: TestStack;
+  let second: TestHaproxy;
+  let configFile: string;
+  let daemon: TrackedProcess;
+  const outputs: string[] = [];
+
+  const served = async (haproxy: TestHaproxy, host: string): Promise<string> => (await probeServedCertificate(haproxy.port, host)).serial;
+  const expectServedSoon = async (haproxy: TestHaproxy, lineage: string, host: string, timeoutMs = 10_000): Promise<void> => {
+    const expected = await stack.certbot.liveSerial(lineage);
+    await waitFor(async () => (await served(haproxy, host)) === expected, { timeoutMs, what: `${host} to serve ${expected}` });
+  };
+
+  beforeAll(async () => {
+    stack = await startStack('run');
+    configFile = await writeHotcertConfig(stack.temp.path, {
+      letsencryptDir: stack.certbot.configDir,
+      haproxy: stack.haproxy,
+      extraLines: [...FAST_WATCH, `state: { file: ${join(stack.temp.path, 'state.json')} }`],
+    });
+    await stack.certbot.issue({ name: 'early', domains: ['early.test'] });
+    daemon = startDaemon(configFile);
+    await waitForOutput(daemon, /hotcert running: first full sync attempted/);
+  });
+
+  afterAll(async () => {
+    if (daemon?.isRunning()) await daemon.stop('SIGKILL');
+    if (daemon) outputs.push(daemon.output());
+    await second?.stop();
+    await stack?.stop();
+  });
+
+  it('syncs what existed at start', async () => {
+    expect(await served(stack.haproxy, 'early.test')).toBe(await stack.certbot.liveSerial('early'));
+  });
+
+  it('serves a new lineage from certbot certonly a moment after Certbot finishes (no hook)', async () => {
+    await stack.certbot.issue({ name: 'fresh', domains: ['fresh.test', 'www.fresh.test'] });
+    await expectServedSoon(stack.haproxy, 'fresh', 'www.fresh.test', 5000);
+  });
+
+  it('serves all 20 renewed certificates after certbot renew --force-renewal, none missed', async () => {
+    const names = Array.from({ length: 20 }, (_, index) => `bulk${index}`);
+    for (const name of names) await stack.certbot.issue({ name, domains: [`${name}.test`] });
+    for (const name of names) await expectServedSoon(stack.haproxy, name, `${name}.test`);
+    const before = await Promise.all(names.map((name) => stack.certbot.liveSerial(name)));
+    await stack.certbot.renew();
+    for (const [index, name] of names.entries()) {
+      const now = await stack.certbot.liveSerial(name);
+      expect(now).not.toBe(before[index]);
+      await expectServedSoon(stack.haproxy, name, `${name}.test`);
+    }
+  });
+
+  it('hotcert status --json agrees with what a TLS handshake sees', async () => {
+    await waitFor(async () => (await readFile(join(stack.temp.path, 'state.json'), 'utf8')).includes('bulk19'), { what: 'the state file' });
+    const result = await runHotcert(['status', '--json', '--config', configFile]);
+    const report = JSON.parse(result.stdout) as { rows: { lineage: string; state: string; servedSerial: string; diskSerial: string; lastDeployAt?: string; daysLeft: number }[]; daemonState: boolean };
+    expect(result.code).toBe(0);
+    expect(report.daemonState).toBe(true);
+    for (const row of report.rows.filter((entry) => ['early', 'fresh', 'bulk7'].includes(entry.lineage))) {
+      const host = row.lineage === 'fresh' ? 'fresh.test' : `${row.lineage}.test`;
+      // status prints serials as HAProxy does, without leading zeros.
+      const handshake = (await served(stack.haproxy, host)).replace(/^0+/, '');
+      expect({ lineage: row.lineage, state: row.state, served: row.servedSerial }).toEqual({ lineage: row.lineage, state: 'in-sync', served: handshake });
+      expect(row.daysLeft).toBeGreaterThan(80);
+    }
+    expect(report.rows.find((row) => row.lineage === 'bulk7')?.lastDeployAt).toMatch(/^\d{4}-/);
+  });
+
+  it('a renewal made while HAProxy is down is served once HAProxy is back', async () => {
+    await stack.haproxy.process.stop('SIGTERM');
+    const mark = daemon.output().length;
+    await waitForOutput(daemon, /target cannot be deployed to; retrying target=edge/, 10_000, mark);
+    await stack.certbot.renew(['early']);
+    await stack.haproxy.restart();
+    await expectServedSoon(stack.haproxy, 'early', 'early.test');
+  });
+
+  it('one target down does not delay another', async () => {
+    second = await startHaproxy();
+    // A second HAProxy of its own, reached at runtime only (it cannot share the first one's crt-list file).
+    const file = await writeHotcertConfig(stack.temp.path, {
+      name: 'two.yaml',
+      letsencryptDir: stack.certbot.configDir,
+      haproxy: stack.haproxy,
+      targetLines: [`  - { name: other, runtime: "unix:${second.socketPath}", crtList: ${second.crtListPath}, bundlesDir: /runtime-only, runtimeOnly: true }`],
+      extraLines: [...FAST_WATCH, `state: { file: ${join(stack.temp.path, 'state.json')} }`],
+    });
+    await writeFile(configFile, await readFile(file, 'utf8'));
+    const mark = daemon.output().length;
+    process.kill(daemon.pid, 'SIGHUP');
+    await waitForOutput(daemon, /hotcert running|full resync reason=start/, 20_000, mark);
+    await waitFor(async () => (await served(second, 'fresh.test')) === (await stack.certbot.liveSerial('fresh')), { timeoutMs: 20_000, what: 'the second target to be synced' });
+    await second.process.stop('SIGTERM');
+    const started = Date.now();
+    await stack.certbot.renew(['fresh']);
+    await expectServedSoon(stack.haproxy, 'fresh', 'fresh.test', 5000);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await second.restart();
+    await waitFor(async () => (await served(second, 'fresh.test')) === (await stack.certbot.liveSerial('fresh')), { timeoutMs: 20_000, what: 'the second target to catch up' });
+  });
+
+  it('SIGHUP with an invalid configuration is reported and the running one kept', async () => {
+    const good = await readFile(configFile, 'utf8');
+    await writeFile(configFile, `${good}log: { level: loud }\n`);
+    const mark = daemon.output().length;
+    process.kill(daemon.pid, 'SIGHUP');
+    await waitForOutput(daemon, /configuration not reloaded; the running one is kept/, 10_000, mark);
+    expect(daemon.output().slice(mark)).toContain('log.level');
+    await writeFile(configFile, good);
+    expect(daemon.isRunning()).toBe(true);
+    await stack.certbot.renew(['early']);
+    await expectServedSoon(stack.haproxy, 'early', 'early.test');
+  });
+
+  it('a renewal made while the daemon was stopped is served after it starts; SIGTERM exits 0 in time', async () => {
+    const stoppedAt = Date.now();
+    process.kill(daemon.pid, 'SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    outputs.push(daemon.output());
+    await stack.certbot.renew(['bulk3']);
+    await second.stop();
+    daemon = startDaemon(configFile);
+    await waitForOutput(daemon, /hotcert running/);
+    expect(await served(stack.haproxy, 'bulk3.test')).toBe(await stack.certbot.liveSerial('bulk3'));
+  });
+
+  it('journald mode prefixes every line with its priority', async () => {
+    process.kill(daemon.pid, 'SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    outputs.push(daemon.output());
+    daemon = startDaemon(configFile, { HOTCERT_LOG_FORMAT: 'journald' });
+    await waitForOutput(daemon, /hotcert running/);
+    process.kill(daemon.pid, 'SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    const lines = daemon.output().trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(3);
+    for (const line of lines) expect(line).toMatch(/^<[3467]>/);
+    outputs.push(daemon.output());
+  });
+
+  it('a second hotcert refuses to start while one runs', async () => {
+    daemon = startDaemon(configFile);
+    await waitForOutput(daemon, /hotcert running/);
+    const other = await runHotcert(['run', '--config', configFile], { HOTCERT_LOG_FORMAT: 'text' });
+    expect(other.code).toBe(75);
+    expect(other.stderr).toContain(`another hotcert (pid ${daemon.pid}) is writing to these targets`);
+  });
+
+  it('no private key text in anything it printed', () => {
+    outputs.push(daemon.output());
+    for (const output of outputs) expect(output).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+    if (process.env.DUMP) void import('node:fs').then((fs) => fs.writeFileSync('/tmp/daemon.log', outputs.join('\n=====\n')));
+  });
+});
