@@ -1,4 +1,4 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LockHeldError } from '../errors.js';
 
@@ -11,12 +11,14 @@ export class ProcessLock {
   readonly path: string;
   private held = false;
 
-  constructor(dir: string) {
+  constructor(private readonly dir: string) {
     this.path = join(dir, '.hotcert.lock');
   }
 
   /** @throws LockHeldError naming the PID that holds it. */
   async acquire(): Promise<void> {
+    // hotcert's own directory: created on first start, like the bundles directory below it.
+    await mkdir(this.dir, { recursive: true, mode: 0o750 });
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
         const handle = await open(this.path, 'wx', 0o644);

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { listLineages } from '../certbot/list-lineages.js';
 import { quickLook } from '../certbot/quick-look.js';
@@ -75,6 +76,7 @@ export class SyncEngine {
     assessor: LineageAssessor,
     clock: Clock = systemClock,
   ): Promise<SyncEngine> {
+    await mkdir(config.bundles.dir, { recursive: true, mode: 0o750 });
     const bundles = new BundleFiles(config.bundles.dir, await resolveOwnership(config.bundles));
     return new SyncEngine(config, log, clients, bundles, assessor, clock);
   }

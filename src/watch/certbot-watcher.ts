@@ -22,6 +22,7 @@ export interface CertbotWatcherHandlers {
 export class CertbotWatcher {
   private watcher: FSWatcher | undefined;
   private readonly followed = new Set<string>();
+  private waiting: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly letsencryptDir: string,
@@ -29,7 +30,25 @@ export class CertbotWatcher {
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {
+  /** Starts watching; when Certbot's config dir does not exist yet, waits for it (checked every `pollMs`). */
+  async start(pollMs = 5000): Promise<void> {
+    if (!existsSync(this.letsencryptDir)) {
+      this.log.warn('Certbot\'s config dir does not exist yet; hotcert starts watching it when it appears', { [Field.file]: this.letsencryptDir });
+      this.waiting = setInterval(() => {
+        if (!existsSync(this.letsencryptDir)) return;
+        clearInterval(this.waiting);
+        this.waiting = undefined;
+        this.watchNow().then(
+          () => this.handlers.onRescanNeeded(`${this.letsencryptDir} appeared`),
+          (error: unknown) => this.handlers.onFatal(error as Error),
+        );
+      }, pollMs);
+      return;
+    }
+    await this.watchNow();
+  }
+
+  private async watchNow(): Promise<void> {
     const [root, ...inner] = watchedDirectories(this.letsencryptDir);
     const present = inner.filter((dir) => existsSync(dir));
     this.watcher = watch([root as string, ...present], { depth: 0, ignoreInitial: true, followSymlinks: false });
@@ -40,6 +59,8 @@ export class CertbotWatcher {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.waiting);
+    this.waiting = undefined;
     await this.watcher?.close();
     this.watcher = undefined;
   }
