@@ -98,6 +98,15 @@ export const configSchema = z.strictObject({
       })
       .prefault({}),
     state: z.strictObject({ file: absolutePath.default('/var/lib/hotcert/state.json') }).prefault({}),
+    metrics: z
+      .strictObject({
+        // host:port for Prometheus metrics and /healthz; empty: off.
+        listen: z
+          .string()
+          .regex(/^$|^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT (e.g. 127.0.0.1:9639), or empty to turn metrics off')
+          .default(''),
+      })
+      .prefault({}),
     status: z.strictObject({ warnDays: z.number().int().min(0).max(365).default(14) }).prefault({}),
     log: z
       .strictObject({
@@ -149,6 +158,7 @@ export interface Config {
   };
   readonly state: { readonly file: string };
   readonly status: { readonly warnDays: number };
+  readonly metrics: { readonly listen: string };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }
 

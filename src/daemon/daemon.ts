@@ -7,6 +7,8 @@ import type { SyncEngine } from '../deploy/sync-engine.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
 import type { Logger } from '../log/create-logger.js';
 import { Field } from '../log/fields.js';
+import { DaemonMetrics } from '../metrics/daemon-metrics.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
 import { TargetScheduler } from '../schedule/target-scheduler.js';
 import { DaemonState } from '../state/daemon-state.js';
 import { CertbotWatcher } from '../watch/certbot-watcher.js';
@@ -43,6 +45,10 @@ export class Daemon {
   /** Lineages with events since Certbot last finished a run: looked at again when it does. */
   private readonly touchedDuringRun = new Set<string>();
   private readonly intervals: NodeJS.Timeout[] = [];
+  private readonly metrics = new DaemonMetrics(() => this.queueDepths());
+  private metricsServer: MetricsServer | undefined;
+  /** The address metrics and /healthz listen on, when they are on. */
+  metricsAddress: string | undefined;
   private stopping: Promise<boolean> | undefined;
 
   constructor(
@@ -86,6 +92,7 @@ export class Daemon {
    */
   async start(): Promise<void> {
     await this.lock.acquire();
+    await this.startMetrics();
     await this.watcher.start();
     await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, false)));
     await this.resyncAll('start');
@@ -93,6 +100,22 @@ export class Daemon {
     this.intervals.push(setInterval(() => void this.checkTargets(), this.config.watch.targetCheckIntervalMs));
     await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
     this.state.fullSyncAttempted();
+    this.metrics.fullSyncAttempted(new Date());
+  }
+
+  private async startMetrics(): Promise<void> {
+    if (this.config.metrics.listen === '') return;
+    const server = new MetricsServer(this.metrics, () => ({
+      downTargets: [...this.targets].filter(([, watch]) => watch.down).map(([name]) => name),
+    }));
+    try {
+      this.metricsAddress = await server.listen(this.config.metrics.listen);
+      this.metricsServer = server;
+      this.log.info('metrics and /healthz listening', { address: this.metricsAddress });
+    } catch (error) {
+      // Deploying certificates matters more than exposing metrics: hotcert goes on without them.
+      this.log.error('cannot serve metrics; running without them', { address: this.config.metrics.listen, [Field.error]: error });
+    }
   }
 
   /** Every lineage on every target, behind any fresh events. */
@@ -111,6 +134,7 @@ export class Daemon {
       });
     }
     this.log.info('full resync', { [Field.reason]: reason, lineages: listing.names.length });
+    if (reason !== 'start') this.metrics.fullSyncAttempted(new Date());
     for (const name of listing.names) this.enqueueAll(name, 'resync');
   }
 
@@ -123,6 +147,7 @@ export class Daemon {
   stop(deadlineMs: number): Promise<boolean> {
     this.stopping ??= (async () => {
       for (const interval of this.intervals) clearInterval(interval);
+      await this.metricsServer?.close();
       this.settle.clear();
       await this.watcher.stop();
       const finished = await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.stop(deadlineMs)));
@@ -152,6 +177,7 @@ export class Daemon {
     this.deletedReported.delete(lineage);
     const outcome = await this.parts.engine.syncLineageOnTarget(lineage, target);
     this.state.record(outcome);
+    this.metrics.record(outcome);
     return outcome;
   }
 
@@ -171,6 +197,7 @@ export class Daemon {
       watch.down = true;
       watch.lastProblem = problem.message;
       scheduler.setDown(true);
+      this.metrics.setTargetUp(target, false);
       return;
     }
     const cameBack = watch.down;
@@ -179,6 +206,7 @@ export class Daemon {
     watch.down = false;
     watch.lastProblem = undefined;
     scheduler.setDown(false);
+    this.metrics.setTargetUp(target, true);
     if (reloaded) this.parts.engine.dropSession(target);
     if (!resyncOnChange || (!cameBack && !reloaded)) return;
     this.log.info(cameBack ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });

@@ -37,6 +37,7 @@ describe('configuration', () => {
       watch: { settleMs: 150, maxWaitMs: 2000, notReadyAlertMs: 60_000, rescanIntervalMs: 3_600_000, targetCheckIntervalMs: 5000 },
       state: { file: '/var/lib/hotcert/state.json' },
       status: { warnDays: 14 },
+      metrics: { listen: '' },
       log: { level: 'info', format: 'auto' },
     });
     expect(Object.isFrozen(config.targets[0])).toBe(true);
