@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { workerAssessor } from './certbot/lineage-assessor.js';
 import { resolveLetsencryptDir } from './certbot/read-lineage.js';
@@ -28,6 +29,11 @@ export interface App {
   sync(options: DeployOptions): Promise<SyncReport>;
 }
 
+/** hotcert's own directories (bundles; the crt-list's is made by the lock), created on first start, mode 0750. */
+async function createOwnDirectories(config: Config): Promise<void> {
+  await mkdir(config.bundles.dir, { recursive: true, mode: 0o750 });
+}
+
 export function createApp(config: Config, log: Logger): App {
   const runtimeClients = new Map(
     config.targets.map((target) => [target.name, new RuntimeClient(target.name, new PromptTransport(target.runtime, target.timeoutMs))]),
@@ -36,6 +42,7 @@ export function createApp(config: Config, log: Logger): App {
     workerAssessor({ letsencryptDir: config.letsencrypt.dir, letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir) });
   return {
     createDaemon: async () => {
+      await createOwnDirectories(config);
       const assessor = newAssessor();
       const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
       return new Daemon(config, { engine, clients: runtimeClients, assessor }, log);
@@ -60,7 +67,10 @@ export function createApp(config: Config, log: Logger): App {
     },
     sync: async (options) => {
       const lock = new ProcessLock(dirname(config.crtList.file));
-      if (!options.dryRun) await lock.acquire();
+      if (!options.dryRun) {
+        await lock.acquire();
+        await createOwnDirectories(config);
+      }
       try {
         const assessor = newAssessor();
         const engine = await SyncEngine.create(config, log, runtimeClients, assessor);

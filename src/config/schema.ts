@@ -81,6 +81,9 @@ export const configSchema = z.strictObject({
       .strictObject({
         // A transaction another client left open is aborted only when it is still there, unchanged, this long after.
         staleTransactionMs: z.number().int().min(1000).max(600_000).default(5000),
+        // hotcert run: take a lineage removed with `certbot delete` out of every HAProxy too (off: report it and
+        // leave it served). Never the default certificate of a bind: HAProxy refuses that.
+        removeDeleted: z.boolean().default(false),
       })
       .prefault({}),
     watch: z
@@ -148,7 +151,7 @@ export interface Config {
   readonly crtList: { readonly file: string };
   readonly targets: readonly TargetConfig[];
   readonly lineages: Readonly<Record<string, LineageOptions>>;
-  readonly deploy: { readonly staleTransactionMs: number };
+  readonly deploy: { readonly staleTransactionMs: number; readonly removeDeleted: boolean };
   readonly watch: {
     readonly settleMs: number;
     readonly maxWaitMs: number;

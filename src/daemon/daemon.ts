@@ -166,15 +166,23 @@ export class Daemon {
 
   private async runJob(lineage: string, target: string) {
     if (!existsSync(join(this.config.letsencrypt.dir, 'live', lineage))) {
-      // certbot delete: the conf and the live links go first. What HAProxy serves is left as it is: removing a
-      // certificate from a running HAProxy is an operator's decision.
-      if (!this.deletedReported.has(lineage)) {
-        this.deletedReported.add(lineage);
-        this.log.warn('lineage deleted by Certbot; HAProxy keeps serving its certificate until an operator removes it', { [Field.lineage]: lineage });
+      // certbot delete removes the conf and the live links first. Taking the certificate out of a running HAProxy
+      // is an operator's decision: only with deploy.removeDeleted.
+      if (this.config.deploy.removeDeleted) {
+        try {
+          if (await this.parts.engine.removeLineageFromTarget(lineage, target)) {
+            this.log.info('certificate removed: its lineage was deleted by Certbot', { [Field.lineage]: lineage, [Field.target]: target });
+          }
+        } catch (error) {
+          this.log.error('cannot remove the certificate of a deleted lineage; it stays served', { [Field.lineage]: lineage, [Field.target]: target, [Field.error]: error });
+        }
+      } else if (!this.deletedReported.has(`${lineage}\n${target}`)) {
+        this.deletedReported.add(`${lineage}\n${target}`);
+        this.log.warn('lineage deleted by Certbot; HAProxy keeps serving its certificate (deploy.removeDeleted takes it out)', { [Field.lineage]: lineage, [Field.target]: target });
       }
       return undefined;
     }
-    this.deletedReported.delete(lineage);
+    this.deletedReported.delete(`${lineage}\n${target}`);
     const outcome = await this.parts.engine.syncLineageOnTarget(lineage, target);
     this.state.record(outcome);
     this.metrics.record(outcome);
@@ -185,35 +193,48 @@ export class Daemon {
     await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, true)));
   }
 
-  // Never rejects: every problem is logged once per change of state.
+  // Never rejects: every problem is logged once per change of state. Cheap while nothing changes (one `show info`
+  // on a fresh connection); the full preflight runs when the target comes back or another process serves it.
   private async checkTarget(target: string, resyncOnChange: boolean): Promise<void> {
     const watch = this.targets.get(target) as TargetWatch;
-    const scheduler = this.schedulers.get(target) as TargetScheduler;
-    const { pid, problem } = await this.parts.engine.inspectTarget(target).catch((error: unknown) => ({ pid: undefined, problem: error as Error }));
+    let pid: number | undefined;
+    let problem: Error | undefined;
+    try {
+      pid = await this.parts.engine.targetProcess(target);
+    } catch (error) {
+      problem = error as Error;
+    }
+    const changed = watch.down || watch.pid !== pid;
+    if (!problem && changed) problem = await this.parts.engine.checkTargetReady(target);
     if (problem) {
-      if (!watch.down || watch.lastProblem !== problem.message) {
-        this.log.error('target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
-      }
-      watch.down = true;
-      watch.lastProblem = problem.message;
-      scheduler.setDown(true);
-      this.metrics.setTargetUp(target, false);
+      this.markDown(target, watch, problem);
       return;
     }
+    if (!changed) return;
     const cameBack = watch.down;
     const reloaded = watch.pid !== undefined && watch.pid !== pid;
     watch.pid = pid;
     watch.down = false;
     watch.lastProblem = undefined;
-    scheduler.setDown(false);
+    (this.schedulers.get(target) as TargetScheduler).setDown(false);
     this.metrics.setTargetUp(target, true);
     if (reloaded) this.parts.engine.dropSession(target);
-    if (!resyncOnChange || (!cameBack && !reloaded)) return;
+    if (!resyncOnChange) return;
     this.log.info(cameBack ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });
     try {
-      for (const name of (await this.parts.engine.listLineages()).names) scheduler.enqueue(name, 'resync');
+      for (const name of (await this.parts.engine.listLineages()).names) (this.schedulers.get(target) as TargetScheduler).enqueue(name, 'resync');
     } catch (error) {
       this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
     }
+  }
+
+  private markDown(target: string, watch: TargetWatch, problem: Error): void {
+    if (!watch.down || watch.lastProblem !== problem.message) {
+      this.log.error('target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
+    }
+    watch.down = true;
+    watch.lastProblem = problem.message;
+    (this.schedulers.get(target) as TargetScheduler).setDown(true);
+    this.metrics.setTargetUp(target, false);
   }
 }

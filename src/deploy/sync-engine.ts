@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { listLineages } from '../certbot/list-lineages.js';
 import { quickLook } from '../certbot/quick-look.js';
@@ -76,7 +76,6 @@ export class SyncEngine {
     assessor: LineageAssessor,
     clock: Clock = systemClock,
   ): Promise<SyncEngine> {
-    await mkdir(config.bundles.dir, { recursive: true, mode: 0o750 });
     const bundles = new BundleFiles(config.bundles.dir, await resolveOwnership(config.bundles));
     return new SyncEngine(config, log, clients, bundles, assessor, clock);
   }
@@ -140,21 +139,45 @@ export class SyncEngine {
     return outcome;
   }
 
-  /** Whether a target can be written to now, and which HAProxy process serves it (asked on a fresh connection). */
-  async inspectTarget(targetName: string): Promise<{ readonly pid: number | undefined; readonly problem: Error | undefined }> {
+  /** Which HAProxy process serves a target now (asked on a fresh connection): cheap, for frequent checks. */
+  async targetProcess(targetName: string): Promise<number> {
+    return (await this.contextOf(targetName).client.showInfo({ fresh: true })).pid;
+  }
+
+  /** Whether a target can be written to: level admin, its crt-list loaded, no `crt <dir>` on the bundles dir. */
+  async checkTargetReady(targetName: string): Promise<Error | undefined> {
     const context = this.contextOf(targetName);
-    let pid: number | undefined;
-    try {
-      pid = (await context.client.showInfo({ fresh: true })).pid;
-    } catch (error) {
-      return { pid: undefined, problem: error as Error };
-    }
-    return { pid, problem: await preflightTarget(context.target, context.client, this.config.crtList.file) };
+    return preflightTarget(context.target, context.client, this.config.crtList.file);
   }
 
   /** The lineages under live/ (names hotcert can deploy, and the ones it refuses). */
   listLineages(): ReturnType<typeof listLineages> {
     return listLineages(this.config.letsencrypt.dir);
+  }
+
+  /**
+   * Takes a lineage Certbot deleted out of a target: every crt-list entry of its bundle (by line number), then the
+   * store, then hotcert's crt-list line and bundle file. HAProxy refuses to delete an entry that is the default
+   * certificate of a bind; that refusal is reported and the certificate stays.
+   * @returns false when HAProxy did not have it.
+   */
+  async removeLineageFromTarget(name: string, targetName: string): Promise<boolean> {
+    const context = this.contextOf(targetName);
+    const storePath = join(context.target.bundlesDir, `${name}.pem`);
+    const removed = await context.inSlot(async () => {
+      if (!(await context.client.showCert(storePath))) return false;
+      const entries = await context.client.showCrtListEntries(context.target.crtList);
+      for (const entry of entries.filter((candidate) => candidate.path === storePath)) {
+        await context.client.delCrtListEntry(context.target.crtList, `${storePath}:${entry.line}`);
+      }
+      await context.client.delCert(storePath);
+      return true;
+    });
+    if (!context.target.runtimeOnly) {
+      await context.crtList.removeLine(storePath);
+      await context.bundles.restore(name, undefined);
+    }
+    return removed;
   }
 
   /** Drops a target's open session (after a reload it still talks to the old worker). */

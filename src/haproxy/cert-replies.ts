@@ -1,26 +1,5 @@
 import { normalizeSerial } from '../certbot/serial.js';
 
-/** `show ssl cert` without argument: the open transaction (if any) and every certificate store. */
-export interface CertStoreList {
-  /** The path of the store in the one open transaction, without its `*`. */
-  readonly transaction: string | undefined;
-  readonly stores: readonly string[];
-}
-
-export function parseCertStoreList(reply: string): CertStoreList {
-  let section: 'transaction' | 'filename' | undefined;
-  let transaction: string | undefined;
-  const stores: string[] = [];
-  for (const raw of reply.split('\n')) {
-    const line = raw.trim();
-    if (line === '# transaction') section = 'transaction';
-    else if (line === '# filename') section = 'filename';
-    else if (line !== '' && section === 'transaction') transaction = line.replace(/^\*/, '');
-    else if (line !== '' && section === 'filename') stores.push(line);
-  }
-  return { transaction, stores };
-}
-
 /**
  * A path that can never be a certificate store: `abort ssl cert` on it aborts nothing, and HAProxy's reply names
  * the open transaction, if any. Unlike `show ssl cert`, whose listing holds HAProxy's certificate lock until the

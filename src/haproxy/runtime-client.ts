@@ -6,13 +6,11 @@ import {
   isCommitSuccess,
   isNewCertReply,
   parseCertStoreDetails,
-  parseCertStoreList,
   parseCrtListEntries,
   parseSetCertReply,
   parseTransactionProbe,
   TRANSACTION_PROBE_PATH,
   type CertStoreDetails,
-  type CertStoreList,
 } from './cert-replies.js';
 import { parseCliLevel, parseCrtListNames, parseShowInfo, refusalOf, type CliLevel } from './replies.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
@@ -94,12 +92,6 @@ export class RuntimeClient {
     const open = parseTransactionProbe(reply);
     if (open === undefined) throw this.refused('abort ssl cert', reply, TRANSACTION_PROBE_PATH);
     return open ?? undefined;
-  }
-
-  async showCertStores(): Promise<CertStoreList> {
-    const reply = await this.send({ line: 'show ssl cert' });
-    if (refusalOf(reply)) throw this.refused('show ssl cert', reply);
-    return parseCertStoreList(reply);
   }
 
   /** A store's details, or those of the open transaction with `{ transaction: true }`; undefined when unknown. */
@@ -190,6 +182,12 @@ export class RuntimeClient {
   async delCrtListEntry(list: string, entry: string): Promise<void> {
     const reply = await this.send({ line: `del ssl crt-list ${safe(list)} ${safe(entry)}` });
     if (!/^Entry '.*' deleted in crtlist '.*'!$/.test(reply)) throw this.refused('del ssl crt-list', reply, list);
+  }
+
+  /** Deletes a store that no crt-list uses any more. */
+  async delCert(path: string): Promise<void> {
+    const reply = await this.send({ line: `del ssl cert ${safe(path)}` });
+    if (reply !== `Certificate '${path}' deleted!`) throw this.refused('del ssl cert', reply, path);
   }
 
   // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock

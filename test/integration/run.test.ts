@@ -143,6 +143,33 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     await expectServedSoon(stack.haproxy, 'early', 'early.test');
   });
 
+  it('certbot delete: reported, and the certificate left serving by default', async () => {
+    const serial = await served(stack.haproxy, 'bulk18.test');
+    const mark = daemon.output().length;
+    await stack.certbot.delete('bulk18');
+    await waitForOutput(daemon, /lineage deleted by Certbot; HAProxy keeps serving its certificate \(deploy\.removeDeleted takes it out\) lineage=bulk18 target=edge/, 10_000, mark);
+    expect(await served(stack.haproxy, 'bulk18.test')).toBe(serial);
+  });
+
+  it('certbot delete with deploy.removeDeleted: taken out of HAProxy, the crt-list file and the bundles dir', async () => {
+    const good = await readFile(configFile, 'utf8');
+    await writeFile(configFile, `${good}deploy: { removeDeleted: true }\n`);
+    let mark = daemon.output().length;
+    process.kill(daemon.pid, 'SIGHUP');
+    await waitForOutput(daemon, /full resync reason=start/, 20_000, mark);
+    mark = daemon.output().length;
+    await stack.certbot.delete('bulk17');
+    await waitForOutput(daemon, /certificate removed: its lineage was deleted by Certbot lineage=bulk17 target=edge/, 10_000, mark);
+    const path = `${stack.haproxy.bundlesDir}/bulk17.pem`;
+    expect(await stack.haproxy.command(`show ssl cert ${path}`)).toMatch(/Not found/);
+    expect(await readFile(stack.haproxy.crtListPath, 'utf8')).not.toContain(path);
+    await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await served(stack.haproxy, 'bulk17.test')).toBe(stack.haproxy.defaultCertificate?.serial);
+    // The certificate of a lineage deleted before the option was on stays.
+    expect(await stack.haproxy.command(`show ssl cert ${stack.haproxy.bundlesDir}/bulk18.pem`)).toMatch(/Status: Used/);
+    await writeFile(configFile, good);
+  });
+
   it('a renewal made while the daemon was stopped is served after it starts; SIGTERM exits 0 in time', async () => {
     const stoppedAt = Date.now();
     process.kill(daemon.pid, 'SIGTERM');

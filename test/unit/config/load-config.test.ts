@@ -33,7 +33,7 @@ describe('configuration', () => {
         },
       ],
       lineages: {},
-      deploy: { staleTransactionMs: 5000 },
+      deploy: { staleTransactionMs: 5000, removeDeleted: false },
       watch: { settleMs: 150, maxWaitMs: 2000, notReadyAlertMs: 60_000, rescanIntervalMs: 3_600_000, targetCheckIntervalMs: 5000 },
       state: { file: '/var/lib/hotcert/state.json' },
       status: { warnDays: 14 },

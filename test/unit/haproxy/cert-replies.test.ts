@@ -1,7 +1,7 @@
 import {
   isCommitSuccess,
   parseCertStoreDetails,
-  parseCertStoreList,
+  parseTransactionProbe,
   parseCrtListEntries,
   parseSetCertReply,
 } from '../../../src/haproxy/cert-replies.js';
@@ -10,12 +10,10 @@ import { buildBundle } from '../../../src/bundle/build-bundle.js';
 
 // Replies as HAProxy 2.6.12 printed them (captured from a running instance).
 describe('certificate replies', () => {
-  it('reads the store list and the open transaction', () => {
-    expect(parseCertStoreList('# transaction\n*/etc/h/a.pem\n# filename\n/etc/h/a.pem\n/etc/h/d.pem\n')).toEqual({
-      transaction: '/etc/h/a.pem',
-      stores: ['/etc/h/a.pem', '/etc/h/d.pem'],
-    });
-    expect(parseCertStoreList('# filename\n/etc/h/d.pem\n')).toEqual({ transaction: undefined, stores: ['/etc/h/d.pem'] });
+  it('reads the transaction probe: none, or the path of the one open', () => {
+    expect(parseTransactionProbe('No ongoing transaction!')).toBeNull();
+    expect(parseTransactionProbe("The ongoing transaction is about '/etc/h/a.pem' but you are trying to abort a transaction for '/.hotcert-transaction-probe.pem'")).toBe('/etc/h/a.pem');
+    expect(parseTransactionProbe('Permission denied')).toBeUndefined();
   });
 
   it('reads a store\'s details; serials compare without leading zeros', () => {
