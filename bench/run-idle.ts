@@ -4,9 +4,10 @@
  * (target checks every 5 s included, the hourly rescan not: its cost is a no-op sync, measured by bench:sync).
  * Usage: npm run bench:idle -- [N ...]   (default: 1000 10000; idle window: HOTCERT_BENCH_IDLE_S, default 120)
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
 import { startProcess } from '../test/helpers/processes.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
@@ -39,18 +40,7 @@ async function measure(n: number, idleSeconds: number) {
     process.stderr.write(`N=${n}: generating lineages, adding them with hotcert sync…\n`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
     haproxy = await startHaproxy();
-    const config = join(temp.path, 'hotcert.yaml');
-    await writeFile(
-      config,
-      [
-        `letsencrypt: { dir: ${letsencrypt} }`,
-        `bundles: { dir: ${haproxy.bundlesDir} }`,
-        `crtList: { file: ${haproxy.crtListPath} }`,
-        `targets: [{ name: bench, runtime: "unix:${haproxy.socketPath}" }]`,
-        `state: { file: ${join(temp.path, 'state.json')} }`,
-        '',
-      ].join('\n'),
-    );
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: letsencrypt, haproxy, extraLines: [`state: { file: ${join(temp.path, 'state.json')} }`] });
     const added = await runHotcert(['sync', '--config', config]);
     if (added.code !== 0) throw new Error(`sync failed: ${added.stderr.slice(-500)}`);
 

@@ -6,10 +6,11 @@
  * handshake latency.
  * Usage: npm run bench:swap -- [lineages=1000] [handshakes per second=200]
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
@@ -89,17 +90,7 @@ async function main(): Promise<void> {
     const names = Array.from({ length: count }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
     haproxy = await startHaproxy();
-    const config = join(temp.path, 'hotcert.yaml');
-    await writeFile(
-      config,
-      [
-        `letsencrypt: { dir: ${letsencrypt} }`,
-        `bundles: { dir: ${haproxy.bundlesDir} }`,
-        `crtList: { file: ${haproxy.crtListPath} }`,
-        `targets: [{ name: bench, runtime: "unix:${haproxy.socketPath}" }]`,
-        '',
-      ].join('\n'),
-    );
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir: letsencrypt, haproxy });
     if ((await runHotcert(['sync', '--config', config])).code !== 0) throw new Error('the first sync failed');
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 2));
 

@@ -7,10 +7,11 @@
  * Usage: npm run bench:sync -- [N ...]   (default: 1000 10000)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
 import { RawRuntimeClient } from './lib/raw-runtime-client.js';
@@ -76,17 +77,7 @@ async function benchmark(n: number): Promise<Row[]> {
     const bundles1 = await Promise.all(names.map((name) => bundleOf(configDir, name, 1)));
 
     [rawHaproxy, hotcertHaproxy] = [await startHaproxy(), await startHaproxy()];
-    const configFile = join(dir, 'hotcert.yaml');
-    await writeFile(
-      configFile,
-      [
-        `letsencrypt: { dir: ${configDir} }`,
-        `bundles: { dir: ${hotcertHaproxy.bundlesDir} }`,
-        `crtList: { file: ${hotcertHaproxy.crtListPath} }`,
-        `targets: [{ name: bench, runtime: "unix:${hotcertHaproxy.socketPath}" }]`,
-        '',
-      ].join('\n'),
-    );
+    const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy: hotcertHaproxy });
 
     process.stderr.write(`N=${n}: add…\n`);
     rows.push({ n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, true), changed: n });
