@@ -98,9 +98,16 @@ export class Daemon {
     await this.resyncAll('start');
     this.intervals.push(setInterval(() => void this.resyncAll('periodic rescan'), this.config.watch.rescanIntervalMs));
     this.intervals.push(setInterval(() => void this.checkTargets(), this.config.watch.targetCheckIntervalMs));
-    await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
+    await this.fullSyncDrained();
     this.state.fullSyncAttempted();
-    this.metrics.fullSyncAttempted(new Date());
+  }
+
+  // Never rejects: waits for the queues to drain after a full sync and notes whether everything ended in sync.
+  private async fullSyncDrained(): Promise<void> {
+    await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
+    const now = new Date();
+    this.metrics.fullSyncAttempted(now);
+    if (this.state.allInSync() && [...this.targets.values()].every((watch) => !watch.down)) this.metrics.fullSyncSucceeded(now);
   }
 
   private async startMetrics(): Promise<void> {
@@ -134,8 +141,8 @@ export class Daemon {
       });
     }
     this.log.info('full resync', { [Field.reason]: reason, lineages: listing.names.length });
-    if (reason !== 'start') this.metrics.fullSyncAttempted(new Date());
     for (const name of listing.names) this.enqueueAll(name, 'resync');
+    if (reason !== 'start') void this.fullSyncDrained();
   }
 
   /** Queue depth per target, for status and metrics. */

@@ -31,6 +31,11 @@ export class DaemonMetrics {
     help: 'When the last full sync of every lineage on every target was attempted (Unix time)',
     registers: [this.registry],
   });
+  private readonly lastSuccessfulSync = new Gauge({
+    name: 'hotcert_last_successful_sync_timestamp_seconds',
+    help: 'When a full sync last ended with every lineage on every target in sync (Unix time)',
+    registers: [this.registry],
+  });
   private readonly targetUp = new Gauge({
     name: 'hotcert_target_up',
     help: '1 when the target answers its runtime API and can be deployed to, else 0',
@@ -62,6 +67,10 @@ export class DaemonMetrics {
 
   fullSyncAttempted(at: Date): void {
     this.lastFullSync.set(Math.floor(at.getTime() / 1000));
+  }
+
+  fullSyncSucceeded(at: Date): void {
+    this.lastSuccessfulSync.set(Math.floor(at.getTime() / 1000));
   }
 
   setTargetUp(target: string, up: boolean): void {

@@ -55,6 +55,13 @@ export class DaemonState {
     this.schedule();
   }
 
+  /** Every lineage and target whose last outcome is known ended deployed, added or unchanged. */
+  allInSync(): boolean {
+    return Object.values(this.lineages).every((targets) =>
+      Object.values(targets).every((pair) => pair.outcome === 'deployed' || pair.outcome === 'added' || pair.outcome === 'unchanged'),
+    );
+  }
+
   fullSyncAttempted(): void {
     this.lastFullSyncAt = new Date().toISOString();
     this.schedule();

@@ -54,6 +54,8 @@ describe('hotcert run with metrics.listen: Prometheus metrics and /healthz', () 
     expect(body).toContain('hotcert_queue_depth{target="edge"} 0');
     expect(body).toContain('hotcert_target_up{target="edge"} 1');
     expect(body).toMatch(/hotcert_last_full_sync_timestamp_seconds \d+/);
+    const lastSuccess = Number(/hotcert_last_successful_sync_timestamp_seconds (\d+)/.exec(body)?.[1]);
+    expect(Math.abs(lastSuccess * 1000 - Date.now())).toBeLessThan(120_000);
     expect(body).not.toMatch(/BEGIN|PRIVATE/);
   });
 

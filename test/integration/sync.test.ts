@@ -132,3 +132,54 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
     }
   });
 });
+
+describe('hotcert sync with per-lineage crt-list options', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startStack('sync-options');
+    await stack.certbot.issue({ name: 'opts', domains: ['opts.test', 'www.opts.test'] });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  // HAProxy 2.6 prints an ALPN option with the NUL of its internal buffer ("[alpn h2\0]"): read as a space.
+  const entryLines = async (): Promise<string[]> =>
+    (await stack.haproxy.command(`show ssl crt-list ${stack.haproxy.crtListPath}`))
+      .replace(/\0/g, ' ')
+      .split('\n')
+      .filter((line) => line.includes('opts.pem'));
+
+  it('adds the line with its SSL options and SNI filters, then replaces it in place when they change', async () => {
+    const path = `${stack.haproxy.bundlesDir}/opts.pem`;
+    const first = await writeHotcertConfig(stack.temp.path, {
+      letsencryptDir: stack.certbot.configDir,
+      haproxy: stack.haproxy,
+      extraLines: ['lineages: { opts: { sslOptions: "alpn h2", sniFilters: [opts.test] } }'],
+    });
+    expect((await runHotcert(['sync', '--config', first])).code).toBe(0);
+    expect(await readFile(stack.haproxy.crtListPath, 'utf8')).toContain(`${path} [alpn h2] opts.test\n`);
+    expect(await entryLines()).toEqual([`${path} [alpn h2 ] opts.test`]);
+    // The filter limits the names: www.opts.test falls back to the default certificate.
+    expect((await probeServedCertificate(stack.haproxy.port, 'www.opts.test')).serial).toBe(stack.haproxy.defaultCertificate?.serial);
+
+    const second = await writeHotcertConfig(stack.temp.path, {
+      name: 'second.yaml',
+      letsencryptDir: stack.certbot.configDir,
+      haproxy: stack.haproxy,
+      extraLines: ['lineages: { opts: { sniFilters: [opts.test, www.opts.test] } }'],
+    });
+    const result = await runHotcert(['sync', '--config', second], { HOTCERT_LOG_FORMAT: 'text' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/certificate deployed lineage=opts/);
+    const fileLines = (await readFile(stack.haproxy.crtListPath, 'utf8')).split('\n').filter((line) => line.includes('opts.pem'));
+    expect(fileLines).toEqual([`${path} opts.test www.opts.test`]);
+    expect(await entryLines()).toEqual([`${path} opts.test www.opts.test`]);
+    expect((await probeServedCertificate(stack.haproxy.port, 'www.opts.test')).serial).toBe(await stack.certbot.liveSerial('opts'));
+    // In step both ways: a restart loads the same.
+    await stack.haproxy.restart();
+    expect((await probeServedCertificate(stack.haproxy.port, 'www.opts.test')).serial).toBe(await stack.certbot.liveSerial('opts'));
+  });
+});
