@@ -3,7 +3,7 @@
  * live links as Certbot does: for profiling hotcert against many lineages by hand.
  * Usage: node dist-bench/bench/make-lineages.js <letsencrypt dir> <N> <version>
  */
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 const [dir, count, version] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1)];
 if (!dir || !(count > 0) || !(version > 0)) {

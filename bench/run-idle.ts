@@ -12,7 +12,7 @@ import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
 import { startProcess } from '../test/helpers/processes.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 const TICKS_PER_SECOND = 100;
 const SETTLE_S = 60;

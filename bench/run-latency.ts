@@ -17,7 +17,7 @@ import { startProcess } from '../test/helpers/processes.js';
 import { startStack } from '../test/helpers/stack.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 import { percentile } from './lib/stats.js';
 
 const LOADED = 1000;

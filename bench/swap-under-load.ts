@@ -16,7 +16,7 @@ import { runCommand } from '../test/helpers/processes.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { RawRuntimeClient } from './lib/raw-runtime-client.js';
 import { percentile } from './lib/stats.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 interface LoadResult {
   readonly handshakes: number;

@@ -15,7 +15,7 @@ import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
 import { RawRuntimeClient } from './lib/raw-runtime-client.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from './lib/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 interface Row {
   readonly n: number;

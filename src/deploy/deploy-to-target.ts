@@ -232,7 +232,9 @@ async function swapInTransaction(snapshot: LineageSnapshot, bundle: string, stor
     );
   }
   try {
-    return await client.commitCertAndShow(storePath);
+    const committed = await client.commitCertAndShow(storePath);
+    if (committed.openTransaction === null) context.guard.noteClear();
+    return committed.details;
   } catch (error) {
     if (error instanceof RuntimeCommandError && error.reply.startsWith('No ongoing transaction')) {
       // The transaction vanished: another client aborted it, or HAProxy reloaded (a new worker has no

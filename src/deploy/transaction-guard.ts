@@ -19,8 +19,12 @@ export const systemClock: Clock = {
  * hotcert opens a transaction, none may be open. Another client's transaction is left alone while it changes or
  * for `staleMs`; one that stays open and unchanged that long was left behind by a client that died, and is aborted.
  */
+const FRESH_PROBE_MS = 2;
+
 export class TransactionGuard {
   private seen: { key: string; sinceMs: number } | undefined;
+  /** When a probe that rode along with hotcert's own last commit found no transaction open. */
+  private clearAt: number | undefined;
 
   constructor(
     private readonly client: RuntimeClient,
@@ -29,8 +33,19 @@ export class TransactionGuard {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * A probe sent in the same request as hotcert's last commit found no transaction open. Used by the next
+   * `waitUntilClear` only within FRESH_PROBE_MS: no longer than the gap between a probe of its own and the `set`.
+   */
+  noteClear(): void {
+    this.clearAt = this.clock.now();
+  }
+
   /** Resolves once no transaction is open; throws when one stays open and keeps changing for 3 × staleMs. */
   async waitUntilClear(): Promise<void> {
+    const clearAt = this.clearAt;
+    this.clearAt = undefined;
+    if (clearAt !== undefined && this.clock.now() - clearAt <= FRESH_PROBE_MS) return;
     const deadline = this.clock.now() + this.staleMs * 3;
     for (;;) {
       const transaction = await this.client.openTransaction();

@@ -124,11 +124,18 @@ export class RuntimeClient {
     return results;
   }
 
-  /** `commit ssl cert` and, in the same round trip, `show ssl cert` of the result. */
-  async commitCertAndShow(path: string): Promise<CertStoreDetails | undefined> {
-    const [commit = '', show = ''] = await this.sendBatch([`commit ssl cert ${safe(path)}`, `show ssl cert ${safe(path)}`]);
+  /**
+   * `commit ssl cert` and, in the same round trip, `show ssl cert` of the result and the transaction probe: whether
+   * a transaction is open right after the commit (undefined when the probe's reply was not understood).
+   */
+  async commitCertAndShow(path: string): Promise<{ details: CertStoreDetails | undefined; openTransaction: string | null | undefined }> {
+    const [commit = '', show = '', probe = ''] = await this.sendBatch([
+      `commit ssl cert ${safe(path)}`,
+      `show ssl cert ${safe(path)}`,
+      `abort ssl cert ${TRANSACTION_PROBE_PATH}`,
+    ]);
     if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
-    return parseCertStoreDetails(show);
+    return { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe) };
   }
 
   async newCert(path: string): Promise<'created' | 'exists'> {
