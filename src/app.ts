@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createDirectory } from './bundle/create-directory.js';
 import { workerAssessor } from './certbot/lineage-assessor.js';
 import { resolveLetsencryptDir } from './certbot/read-lineage.js';
 import { checkFiles } from './check/check-files.js';
@@ -31,7 +31,7 @@ export interface App {
 
 /** hotcert's own directories (bundles; the crt-list's is made by the lock), created on first start, mode 0750. */
 async function createOwnDirectories(config: Config): Promise<void> {
-  await mkdir(config.bundles.dir, { recursive: true, mode: 0o750 });
+  await createDirectory(config.bundles.dir);
 }
 
 export function createApp(config: Config, log: Logger): App {

@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
+import { createDirectory } from '../bundle/create-directory.js';
 import { join } from 'node:path';
 import { LockHeldError } from '../errors.js';
 
@@ -18,7 +19,7 @@ export class ProcessLock {
   /** @throws LockHeldError naming the PID that holds it. */
   async acquire(): Promise<void> {
     // hotcert's own directory: created on first start, like the bundles directory below it.
-    await mkdir(this.dir, { recursive: true, mode: 0o750 });
+    await createDirectory(this.dir);
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
         const handle = await open(this.path, 'wx', 0o644);

@@ -133,6 +133,27 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
   });
 });
 
+describe('hotcert sync writes bundles with the configured mode and group', () => {
+  let stack: TestStack;
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('a "0640" bundle in group haproxy, for an HAProxy that reads as user haproxy', async () => {
+    stack = await startStack('sync-modes');
+    await stack.certbot.issue({ name: 'grp', domains: ['grp.test'] });
+    const group = (await readFile('/etc/group', 'utf8')).split('\n').find((line) => line.startsWith('haproxy:'));
+    const gid = Number(group?.split(':')[2]);
+    const config = await writeHotcertConfig(stack.temp.path, { letsencryptDir: stack.certbot.configDir, haproxy: stack.haproxy });
+    // Through the documented environment overrides, as a systemd drop-in or a container would set them.
+    const result = await runHotcert(['sync', '--config', config], { HOTCERT_BUNDLES_MODE: '0640', HOTCERT_BUNDLES_GROUP: 'haproxy' });
+    expect(result.code).toBe(0);
+    const info = await stat(join(stack.haproxy.bundlesDir, 'grp.pem'));
+    expect({ mode: info.mode & 0o777, gid: info.gid }).toEqual({ mode: 0o640, gid });
+  });
+});
+
 describe('hotcert sync with per-lineage crt-list options', () => {
   let stack: TestStack;
 

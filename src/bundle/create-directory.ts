@@ -1,0 +1,15 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/**
+ * Creates a directory of hotcert's (and missing parents) with mode 0750 exactly: mkdir applies the umask, and the
+ * systemd unit's UMask=0077 would leave 0700. An existing directory keeps its mode: the operator chose it.
+ */
+export async function createDirectory(dir: string, mode = 0o750): Promise<void> {
+  const firstCreated = await mkdir(dir, { recursive: true, mode });
+  if (firstCreated === undefined) return;
+  for (let current = dir; ; current = dirname(current)) {
+    await chmod(current, mode);
+    if (current === firstCreated || dirname(current) === current) break;
+  }
+}
