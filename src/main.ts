@@ -54,6 +54,11 @@ async function main(argv: readonly string[]): Promise<ExitCodeValue | number> {
   try {
     return await dispatch(args, loaded.config, loaded.file, log);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A value that validates but names something that does not exist (a user or group).
+      log.error([error.message, ...error.issues.map((issue) => `  ${issue.path}: ${issue.message}`)].join('\n'), { [Field.errorCode]: error.code });
+      return ExitCode.config;
+    }
     log.error('hotcert failed', { [Field.error]: error });
     return ExitCode.software;
   } finally {

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { FileWriteError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { FileOwnership } from './atomic-file.js';
 
 /**
  * Turns the configured owner and group (names or ids) into ids, from /etc/passwd and /etc/group: Node has no
  * getpwnam(3), and these files are what a Debian host or a container image resolves names from.
+ * @throws ConfigError naming the key (bundles.owner, bundles.group) when a name is unknown.
  */
 export async function resolveOwnership(bundles: {
   readonly mode: number;
@@ -25,5 +26,5 @@ async function resolveId(value: string | number | undefined, database: string, k
     const [name, , id] = line.split(':');
     if (name === value && id !== undefined && /^\d+$/.test(id)) return Number(id);
   }
-  throw new FileWriteError(`${key}: no ${kind} named "${value}" in ${database}`, { file: database });
+  throw new ConfigError(database, [{ path: key, message: `no ${kind} named "${value}" in ${database}` }]);
 }

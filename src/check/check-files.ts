@@ -1,7 +1,9 @@
 import { constants } from 'node:fs';
 import { access, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { resolveOwnership } from '../bundle/resolve-ownership.js';
 import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
 import type { Finding } from './finding.js';
 
 /** What hotcert reads (Certbot's live dir) and writes (bundles, crt-list) on this host. */
@@ -9,8 +11,21 @@ export async function checkFiles(config: Config): Promise<Finding[]> {
   return [
     await checkLiveDir(config.letsencrypt.dir),
     await checkWritableDir('bundles', config.bundles.dir),
+    await checkOwnership(config),
     await checkWritableDir('crt-list', dirname(config.crtList.file), config.crtList.file),
   ];
+}
+
+async function checkOwnership(config: Config): Promise<Finding> {
+  const mode = `mode ${config.bundles.mode.toString(8).padStart(4, '0')}`;
+  try {
+    const ownership = await resolveOwnership(config.bundles);
+    const ids = [ownership.uid === undefined ? '' : `owner uid ${ownership.uid}`, ownership.gid === undefined ? '' : `group gid ${ownership.gid}`].filter(Boolean);
+    return { status: 'ok', subject: 'bundles', message: `written with ${[mode, ...ids].join(', ')}` };
+  } catch (error) {
+    const issue = error instanceof ConfigError ? error.issues[0] : undefined;
+    return { status: 'fail', subject: 'bundles', message: issue ? `${issue.path}: ${issue.message}` : (error as Error).message };
+  }
 }
 
 async function checkLiveDir(letsencryptDir: string): Promise<Finding> {

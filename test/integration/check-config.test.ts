@@ -48,6 +48,7 @@ describe('hotcert check-config against real HAProxy', () => {
       expect.stringMatching(new RegExp(`^ok +config +${file}: valid, 1 target$`)),
       expect.stringMatching(new RegExp(`^ok +letsencrypt +${letsencryptDir}/live: readable, 1 lineage$`)),
       expect.stringMatching(new RegExp(`^ok +bundles +${admin.bundlesDir}: directory writable$`)),
+      expect.stringMatching(/^ok +bundles +written with mode 0600$/),
       expect.stringMatching(new RegExp(`^ok +crt-list +${admin.crtListPath}: directory writable$`)),
       expect.stringMatching(new RegExp(`^ok +target edge +unix:${admin.socketPath}: HAProxy 2\\.6\\.`)),
       expect.stringMatching(/^ok +target edge +stats socket level admin$/),
@@ -105,6 +106,17 @@ describe('hotcert check-config against real HAProxy', () => {
     for (const path of ['letsencrypt.dir', 'bundles.mode', 'targets[0].runtime', 'log.level', 'log.colour']) {
       expect(result.stderr).toMatch(new RegExp(`^  ${path.replace(/[[\].]/g, '\\$&')}: `, 'm'));
     }
+  });
+
+  it('a bundles group that does not exist: check-config fails on it, sync exits 78 naming the key', async () => {
+    const file = await writeConfig('group.yaml', configFor(admin));
+    const env = { HOTCERT_BUNDLES_GROUP: 'no-such-group', HOTCERT_LOG_FORMAT: 'text' };
+    const check = await runHotcert(['check-config', '--config', file], env);
+    expect(check.code).toBe(69);
+    expect(check.stdout).toMatch(/^fail +bundles +bundles\.group: no group named "no-such-group" in \/etc\/group$/m);
+    const sync = await runHotcert(['sync', '--config', file], env);
+    expect(sync.code).toBe(78);
+    expect(sync.stderr).toContain('bundles.group: no group named "no-such-group" in /etc/group');
   });
 
   it('prefixes every line for journald when journald reads the stream', async () => {
