@@ -2,6 +2,7 @@ import { describeErrorChain } from '../errors.js';
 import type { TargetConfig } from '../config/schema.js';
 import { parseVersion } from '../haproxy/replies.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
+import { cliLevelProblem, crtListProblem } from '../deploy/target-preflight.js';
 import type { Finding } from './finding.js';
 
 /**
@@ -25,22 +26,14 @@ export async function checkTarget(target: TargetConfig, client: RuntimeClient): 
     return findings;
   }
   try {
-    const level = await client.showCliLevel();
-    if (level !== 'admin') {
-      findings.push({ status: 'fail', subject, message: `stats socket level is "${level}": certificate commands need "level admin"` });
+    const levelProblem = cliLevelProblem(await client.showCliLevel());
+    if (levelProblem) {
+      findings.push({ status: 'fail', subject, message: levelProblem });
       return findings;
     }
     findings.push({ status: 'ok', subject, message: 'stats socket level admin' });
-    const lists = await client.showCrtLists();
-    if (lists.includes(target.crtList)) {
-      findings.push({ status: 'ok', subject, message: `crt-list ${target.crtList} is loaded` });
-    } else {
-      findings.push({
-        status: 'fail',
-        subject,
-        message: `HAProxy has no crt-list named ${target.crtList} (it has: ${lists.join(', ') || 'none'}); add "ssl crt-list ${target.crtList}" to a bind line, or set targets[].crtList to the name HAProxy uses`,
-      });
-    }
+    const listProblem = crtListProblem(target, await client.showCrtLists());
+    findings.push(listProblem ? { status: 'fail', subject, message: listProblem } : { status: 'ok', subject, message: `crt-list ${target.crtList} is loaded` });
   } catch (error) {
     findings.push({ status: 'fail', subject, message: describeErrorChain(error) });
   }

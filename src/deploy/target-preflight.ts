@@ -1,7 +1,28 @@
 import { stat } from 'node:fs/promises';
 import type { TargetConfig } from '../config/schema.js';
 import { RuntimeCommandError } from '../errors.js';
+import type { CliLevel } from '../haproxy/replies.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
+
+/** Certificate commands need `level admin`; the problem with any other level, or undefined. */
+export function cliLevelProblem(level: CliLevel): string | undefined {
+  return level === 'admin' ? undefined : `stats socket level is "${level}": certificate commands need "level admin"`;
+}
+
+/**
+ * What is wrong with the crt-lists HAProxy loaded, for this target, or undefined: the bundles dir must not be loaded
+ * as a `crt <dir>` (HAProxy would load every file there, crt-list and temp files included), and the crt-list must be
+ * loaded under the name configured for the target.
+ */
+export function crtListProblem(target: TargetConfig, lists: readonly string[]): string | undefined {
+  if (lists.includes(target.bundlesDir) || lists.includes(`${target.bundlesDir}/`)) {
+    return `HAProxy loads the bundles dir ${target.bundlesDir} as "crt ${target.bundlesDir}"; serve hotcert's bundles through the crt-list ${target.crtList} only`;
+  }
+  if (!lists.includes(target.crtList)) {
+    return `HAProxy has no crt-list named ${target.crtList} (it has: ${lists.join(', ') || 'none'}); add "ssl crt-list ${target.crtList}" to a bind line, or set targets[].crtList to the name HAProxy uses`;
+  }
+  return undefined;
+}
 
 /**
  * What must hold before hotcert writes to a target: it answers at `level admin`, it loaded the crt-list under the
@@ -19,28 +40,8 @@ export async function preflightTarget(target: TargetConfig, client: RuntimeClien
         { target: target.name, file: crtListFile },
       );
     }
-    const level = await client.showCliLevel();
-    if (level !== 'admin') {
-      return new RuntimeCommandError(`target ${target.name}: stats socket level is "${level}": certificate commands need "level admin"`, '', {
-        target: target.name,
-      });
-    }
-    const lists = await client.showCrtLists();
-    if (lists.includes(target.bundlesDir) || lists.includes(`${target.bundlesDir}/`)) {
-      return new RuntimeCommandError(
-        `target ${target.name}: HAProxy loads the bundles dir ${target.bundlesDir} as "crt ${target.bundlesDir}"; serve hotcert's bundles through the crt-list ${target.crtList} only`,
-        '',
-        { target: target.name },
-      );
-    }
-    if (!lists.includes(target.crtList)) {
-      return new RuntimeCommandError(
-        `target ${target.name}: HAProxy has no crt-list named ${target.crtList} (it has: ${lists.join(', ') || 'none'}); add "ssl crt-list ${target.crtList}" to a bind line, or set targets[].crtList to the name HAProxy uses`,
-        '',
-        { target: target.name },
-      );
-    }
-    return undefined;
+    const problem = cliLevelProblem(await client.showCliLevel()) ?? crtListProblem(target, await client.showCrtLists());
+    return problem ? new RuntimeCommandError(`target ${target.name}: ${problem}`, '', { target: target.name }) : undefined;
   } catch (error) {
     return error as Error;
   }
