@@ -1,5 +1,6 @@
-# The sidecar image is built in a later step (multi-stage, current Node LTS); until then this builds and runs the CLI.
-FROM node:22-bookworm-slim
+# The sidecar image (multi-stage, runtime deps only, healthcheck) comes with Docker targets; until then this builds
+# and runs the CLI on the current Node LTS.
+FROM node:24-bookworm-slim
 WORKDIR /opt/hotcert
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
