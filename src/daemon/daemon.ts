@@ -47,8 +47,6 @@ export class Daemon {
   private readonly intervals: NodeJS.Timeout[] = [];
   private readonly metrics = new DaemonMetrics(() => this.queueDepths());
   private metricsServer: MetricsServer | undefined;
-  /** The address metrics and /healthz listen on, when they are on. */
-  metricsAddress: string | undefined;
   private stopping: Promise<boolean> | undefined;
 
   constructor(
@@ -116,9 +114,9 @@ export class Daemon {
       downTargets: [...this.targets].filter(([, watch]) => watch.down).map(([name]) => name),
     }));
     try {
-      this.metricsAddress = await server.listen(this.config.metrics.listen);
+      const address = await server.listen(this.config.metrics.listen);
       this.metricsServer = server;
-      this.log.info('metrics and /healthz listening', { address: this.metricsAddress });
+      this.log.info('metrics and /healthz listening', { address });
     } catch (error) {
       // Deploying certificates matters more than exposing metrics: hotcert goes on without them.
       this.log.error('cannot serve metrics; running without them', { address: this.config.metrics.listen, [Field.error]: error });

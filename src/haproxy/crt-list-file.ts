@@ -16,7 +16,7 @@ export function formatCrtListLine(line: CrtListLine): string {
 }
 
 /** The path an entry line starts with; undefined for comments and blank lines. */
-export function crtListEntryPath(text: string): string | undefined {
+function crtListEntryPath(text: string): string | undefined {
   const trimmed = text.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return undefined;
   return trimmed.split(/\s+/)[0];

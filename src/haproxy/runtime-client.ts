@@ -167,11 +167,6 @@ export class RuntimeClient {
     throw this.refused('set ssl cert', reply, path);
   }
 
-  async commitCert(path: string): Promise<void> {
-    const reply = await this.send({ line: `commit ssl cert ${safe(path)}` });
-    if (!isCommitSuccess(reply, path)) throw this.refused('commit ssl cert', reply, path);
-  }
-
   async abortCert(path: string): Promise<'aborted' | 'no-transaction'> {
     const reply = await this.send({ line: `abort ssl cert ${safe(path)}` });
     const result = isAbortReply(reply);

@@ -21,5 +21,3 @@ export const Field = {
   stack: 'stack',
   configFile: 'config_file',
 } as const;
-
-export type FieldName = (typeof Field)[keyof typeof Field];
