@@ -1,19 +1,27 @@
 import { dirname } from 'node:path';
 import { createDirectory } from './bundle/create-directory.js';
+import { resolveOwnership } from './bundle/resolve-ownership.js';
 import { workerAssessor } from './certbot/lineage-assessor.js';
 import { resolveLetsencryptDir } from './certbot/read-lineage.js';
+import { checkContainer } from './check/check-container.js';
 import { checkFiles } from './check/check-files.js';
 import { checkTarget } from './check/check-target.js';
 import type { Finding } from './check/finding.js';
 import { Daemon } from './daemon/daemon.js';
 import { collectStatus, type StatusReport } from './status/lineage-status.js';
-import type { Config } from './config/schema.js';
+import type { Config, TargetConfig } from './config/schema.js';
 import { countOutcomes } from './deploy/log-outcome.js';
 import { ProcessLock } from './deploy/process-lock.js';
 import { SyncEngine, type SyncReport } from './deploy/sync-engine.js';
 import type { DeployOptions } from './deploy/deploy-to-target.js';
+import { DockerApi } from './docker/docker-api.js';
+import { containerTcpEndpoint, expandTargets } from './docker/container-targets.js';
+import { ExecTransport } from './docker/exec-transport.js';
+import { ReloadFallback } from './docker/reload-fallback.js';
+import { fixedEndpoint } from './haproxy/runtime-address.js';
 import { RuntimeClient } from './haproxy/runtime-client.js';
 import { PromptTransport } from './haproxy/prompt-transport.js';
+import type { RuntimeTransport } from './haproxy/runtime-transport.js';
 import type { Logger } from './log/create-logger.js';
 import { Field } from './log/fields.js';
 
@@ -29,64 +37,97 @@ export interface App {
   sync(options: DeployOptions): Promise<SyncReport>;
 }
 
-/** hotcert's own directories (bundles; the crt-list's is made by the lock), created on first start, mode 0750. */
+/** hotcert's own directories (bundles, the crt-list's), created on first start, mode 0750, in bundles.group. */
 async function createOwnDirectories(config: Config): Promise<void> {
-  await createDirectory(config.bundles.dir);
+  const { gid } = await resolveOwnership(config.bundles);
+  await createDirectory(config.bundles.dir, 0o750, gid);
+  await createDirectory(dirname(config.crtList.file), 0o750, gid);
+}
+
+/** How a target is reached: its own socket, a container's TCP socket looked up on each connect, or docker exec. */
+function transportFor(target: TargetConfig, docker: DockerApi | undefined): RuntimeTransport {
+  const runtime = target.runtime;
+  if (runtime.kind === 'unix' || runtime.kind === 'tcp') return new PromptTransport(fixedEndpoint(runtime), target.timeoutMs);
+  const container = target.docker?.container;
+  if (!docker || container === undefined) throw new Error(`target ${target.name}: ${runtime.kind} needs a container`);
+  if (runtime.kind === 'container-tcp') {
+    return new PromptTransport(containerTcpEndpoint(docker, container, runtime.port, target.docker?.network), target.timeoutMs);
+  }
+  return new ExecTransport(docker, container, runtime.path, target.timeoutMs);
 }
 
 export function createApp(config: Config, log: Logger): App {
-  const runtimeClients = new Map(
-    config.targets.map((target) => [target.name, new RuntimeClient(target.name, new PromptTransport(target.runtime, target.timeoutMs))]),
-  );
+  const docker = config.targets.some((target) => target.docker) ? new DockerApi(config.docker.endpoint) : undefined;
+  const clientFor = (target: TargetConfig) => new RuntimeClient(target.name, transportFor(target, docker));
+  const fallbacks = docker ? new ReloadFallback(docker, log) : undefined;
   const newAssessor = () =>
     workerAssessor({ letsencryptDir: config.letsencrypt.dir, letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir) });
+  const newEngine = async (targets: readonly TargetConfig[], assessor: ReturnType<typeof newAssessor>) =>
+    SyncEngine.create(config, log, targets, clientFor, assessor, undefined, fallbacks);
   return {
     createDaemon: async () => {
       await createOwnDirectories(config);
       const assessor = newAssessor();
-      const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
-      return new Daemon(config, { engine, clients: runtimeClients, assessor }, log);
+      const targets = await expandTargets(config.targets, docker);
+      const engine = await newEngine(targets, assessor);
+      return new Daemon(config, { engine, assessor, ...(docker ? { docker } : {}), ...(fallbacks ? { fallback: fallbacks } : {}) }, log);
     },
     status: async (now) => {
+      const targets = (await expandTargets(config.targets, docker)).map((target) => ({ target, client: clientFor(target) }));
       try {
-        return await collectStatus(config, runtimeClients, now);
+        return await collectStatus(config, targets, now);
       } finally {
-        for (const client of runtimeClients.values()) client.close();
+        for (const { client } of targets) client.close();
       }
     },
     checkConfig: async () => {
       const findings = await checkFiles(config);
+      let targets: TargetConfig[];
       try {
-        const perTarget = await Promise.all(
-          config.targets.map((target) => checkTarget(target, runtimeClients.get(target.name) as RuntimeClient)),
-        );
-        return [...findings, ...perTarget.flat()];
-      } finally {
-        for (const client of runtimeClients.values()) client.close();
+        targets = await expandTargets(config.targets, docker);
+      } catch (error) {
+        return [...findings, { status: 'fail', subject: 'docker', message: (error as Error).message }];
       }
+      const perTarget = await Promise.all(
+        targets.map(async (target) => {
+          const client = clientFor(target);
+          try {
+            const runtime = await checkTarget(target, client);
+            const container = docker && target.docker ? await checkContainer(target, docker, config) : [];
+            return [...runtime, ...container];
+          } finally {
+            client.close();
+          }
+        }),
+      );
+      const emptyGroups = config.targets
+        .filter((target) => target.docker?.label !== undefined && !targets.some((found) => found.name.startsWith(`${target.name}/`)))
+        .map((target): Finding => ({ status: 'warn', subject: `target ${target.name}`, message: `no running container carries the label ${target.docker?.label} yet` }));
+      return [...findings, ...perTarget.flat(), ...emptyGroups];
     },
     sync: async (options) => {
       const lock = new ProcessLock(dirname(config.crtList.file));
       if (!options.dryRun) {
-        await lock.acquire();
         await createOwnDirectories(config);
+        await lock.acquire();
       }
+      let engine: SyncEngine | undefined;
       try {
         const assessor = newAssessor();
-        const engine = await SyncEngine.create(config, log, runtimeClients, assessor);
+        engine = await newEngine(await expandTargets(config.targets, docker), assessor);
         const report = await engine.syncAll(options).finally(() => assessor.close());
         const counts = countOutcomes(report.outcomes);
         const inSync = counts.failed + counts.held + counts['not-ready'] === 0;
         log.info(inSync ? 'sync finished: every target serves what Certbot holds' : 'sync finished: not everything is in sync', {
           lineages: report.lineages,
-          targets: config.targets.length,
+          targets: engine.targets.length,
           ...Object.fromEntries(Object.entries(counts).map(([kind, count]) => [kind.replace('-', '_'), count])),
           [Field.durationMs]: report.durationMs,
           ...(options.dryRun ? { dry_run: true } : {}),
         });
         return report;
       } finally {
-        for (const client of runtimeClients.values()) client.close();
+        engine?.closeConnections();
         await lock.release();
       }
     },

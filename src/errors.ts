@@ -124,3 +124,18 @@ export class BundleTooLargeError extends HotcertError {
 export class LockHeldError extends HotcertError {
   readonly code = 'LOCK_HELD';
 }
+
+/** The Docker API could not be reached, refused a request, or a container a target names is not there. */
+export class DockerError extends HotcertError {
+  readonly code: string = 'DOCKER_FAILED';
+}
+
+/** A target's container exists but is not running. */
+export class ContainerNotRunningError extends DockerError {
+  override readonly code = 'DOCKER_CONTAINER_NOT_RUNNING';
+}
+
+/** The reload fallback ran, but the container does not serve the new certificate afterwards. */
+export class ReloadFallbackError extends HotcertError {
+  readonly code = 'RELOAD_FALLBACK_FAILED';
+}

@@ -13,6 +13,8 @@ export const ENV_OVERRIDES: readonly { readonly name: string; readonly path: rea
   { name: 'HOTCERT_CRT_LIST_FILE', path: ['crtList', 'file'] },
   { name: 'HOTCERT_LOG_LEVEL', path: ['log', 'level'] },
   { name: 'HOTCERT_LOG_FORMAT', path: ['log', 'format'] },
+  { name: 'HOTCERT_METRICS_LISTEN', path: ['metrics', 'listen'] },
+  { name: 'HOTCERT_DOCKER_ENDPOINT', path: ['docker', 'endpoint'] },
 ];
 
 /** Sets the runtime address of the only target (or of the default target when the file names none). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseRuntimeAddress, type RuntimeAddress } from '../haproxy/runtime-address.js';
+import { parseTargetRuntime, type TargetRuntime } from './target-runtime.js';
 
 // HAProxy's CLI splits commands on `;` and arguments on spaces, and hotcert puts these names into commands:
 // only a strict allowlist may reach the admin socket.
@@ -30,9 +31,45 @@ const runtimeAddress = z.string().transform((text, context): RuntimeAddress => {
   }
 });
 
+const targetRuntime = z.string().transform((text, context): TargetRuntime => {
+  try {
+    return parseTargetRuntime(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+// Docker's own rule for container names (daemon/names.go: [a-zA-Z0-9][a-zA-Z0-9_.-]+).
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+const dockerTarget = z
+  .strictObject({
+    container: z.string().regex(CONTAINER_NAME, 'must be a container name or id').optional(),
+    // `key` or `key=value`, as `docker ps --filter label=` takes it.
+    label: z.string().regex(/^[A-Za-z0-9._\/-]+(=[A-Za-z0-9._\/:@-]*)?$/, 'must be a label as KEY or KEY=VALUE').optional(),
+    // The network whose address `container-tcp:` connects to; by default the container's only (or first) one.
+    network: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Docker network name').optional(),
+    // When the runtime API cannot be used: write the files and send the container its reload signal, then check
+    // the served certificate with a TLS handshake on the container's address at `tlsPort`.
+    reloadFallback: z
+      .strictObject({
+        signal: z.enum(['SIGUSR2', 'SIGHUP']).default('SIGUSR2'),
+        tlsPort: z.number().int().min(1).max(65535),
+        timeoutMs: z.number().int().min(1000).max(600_000).default(30_000),
+      })
+      .optional(),
+  })
+  .superRefine((docker, context) => {
+    if ((docker.container === undefined) === (docker.label === undefined)) {
+      context.addIssue({ code: 'custom', message: 'needs exactly one of "container" (one container by name) and "label" (every running container carrying it)' });
+    }
+  });
+
 const target = z.strictObject({
   name: z.string().regex(SAFE_NAME, 'must be made of letters, digits, ".", "_" and "-"'),
-  runtime: runtimeAddress,
+  runtime: targetRuntime,
+  docker: dockerTarget.optional(),
   crtList: absolutePath.optional(),
   bundlesDir: absolutePath.optional(),
   timeoutMs: z.number().int().min(100).max(600_000).default(10_000),
@@ -42,6 +79,29 @@ const target = z.strictObject({
   // HAProxy on another host cannot read hotcert's files: swaps there are lost at its next reload.
   runtimeOnly: z.boolean().default(false),
 });
+
+type ParsedTarget = z.output<typeof target>;
+
+// Rules between a target's keys, reported at the key that has to change.
+function checkTargetShape(entry: ParsedTarget, context: z.RefinementCtx): void {
+  const runtime = entry.runtime;
+  if ((runtime.kind === 'container-tcp' || runtime.kind === 'exec') && !entry.docker) {
+    context.addIssue({ code: 'custom', path: ['runtime'], message: `${runtime.kind}: needs a "docker" section naming the container` });
+  }
+  if (entry.docker?.label !== undefined && runtime.kind === 'unix' && !runtime.path.includes('{container}')) {
+    context.addIssue({
+      code: 'custom',
+      path: ['runtime'],
+      message: 'with docker.label every container needs its own socket: put "{container}" in the path (unix:/srv/haproxy/{container}/admin.sock)',
+    });
+  }
+  if (entry.docker?.reloadFallback !== undefined && entry.runtimeOnly) {
+    context.addIssue({ code: 'custom', path: ['docker', 'reloadFallback'], message: 'cannot work with runtimeOnly: a reload loads the files, which this HAProxy cannot read' });
+  }
+  if (entry.docker?.label !== undefined && runtime.kind === 'tcp') {
+    context.addIssue({ code: 'custom', path: ['runtime'], message: 'with docker.label use container-tcp:PORT (each container\'s own address), not one tcp: address' });
+  }
+}
 
 const lineageOptions = z.strictObject({
   sslOptions: z
@@ -62,8 +122,14 @@ export const configSchema = z.strictObject({
       })
       .prefault({}),
     crtList: z.strictObject({ file: absolutePath.default('/etc/haproxy/hotcert/crt-list.txt') }).prefault({}),
+    docker: z
+      .strictObject({
+        // The Docker Engine API: a unix socket, or a socket proxy's tcp:HOST:PORT (README, "Docker socket allow-list").
+        endpoint: runtimeAddress.default(parseRuntimeAddress('unix:/var/run/docker.sock')),
+      })
+      .prefault({}),
     targets: z
-      .array(target)
+      .array(target.superRefine(checkTargetShape))
       .min(1, 'needs at least one target')
       .default([
         {
@@ -121,9 +187,18 @@ export const configSchema = z.strictObject({
 
 type ParsedConfig = z.output<typeof configSchema>;
 
+/** A target that is a container (or, in the configuration, every container carrying a label). */
+export interface DockerTargetConfig {
+  readonly container?: string;
+  readonly label?: string;
+  readonly network?: string;
+  readonly reloadFallback?: { readonly signal: 'SIGUSR2' | 'SIGHUP'; readonly tlsPort: number; readonly timeoutMs: number };
+}
+
 export interface TargetConfig {
   readonly name: string;
-  readonly runtime: RuntimeAddress;
+  readonly runtime: TargetRuntime;
+  readonly docker?: DockerTargetConfig;
   /** The crt-list file as HAProxy names it (inside a container it differs from `crtList.file`). */
   readonly crtList: string;
   /** The bundles directory as HAProxy names it. */
@@ -149,6 +224,7 @@ export interface Config {
     readonly group?: string | number;
   };
   readonly crtList: { readonly file: string };
+  readonly docker: { readonly endpoint: RuntimeAddress };
   readonly targets: readonly TargetConfig[];
   readonly lineages: Readonly<Record<string, LineageOptions>>;
   readonly deploy: { readonly staleTransactionMs: number; readonly removeDeleted: boolean };
@@ -175,6 +251,7 @@ export function completeConfig(parsed: ParsedConfig): Config {
     targets: parsed.targets.map((entry) => ({
       name: entry.name,
       runtime: entry.runtime,
+      ...(entry.docker ? { docker: entry.docker } : {}),
       crtList: entry.crtList ?? parsed.crtList.file,
       bundlesDir: entry.bundlesDir ?? parsed.bundles.dir,
       timeoutMs: entry.timeoutMs,

@@ -4,7 +4,11 @@ import type { LineageAssessor } from '../certbot/lineage-assessor.js';
 import type { Config } from '../config/schema.js';
 import { ProcessLock } from '../deploy/process-lock.js';
 import type { SyncEngine } from '../deploy/sync-engine.js';
-import type { RuntimeClient } from '../haproxy/runtime-client.js';
+import type { TargetConfig } from '../config/schema.js';
+import { ContainerNotRunningError } from '../errors.js';
+import type { DockerApi } from '../docker/docker-api.js';
+import { ContainerWatcher } from '../docker/container-watcher.js';
+import type { ReloadFallback } from '../docker/reload-fallback.js';
 import type { Logger } from '../log/create-logger.js';
 import { Field } from '../log/fields.js';
 import { DaemonMetrics } from '../metrics/daemon-metrics.js';
@@ -17,9 +21,15 @@ import { SettleTimers } from '../watch/settle-timers.js';
 /** The adapters a daemon runs on; built by the composition root. */
 export interface DaemonParts {
   readonly engine: SyncEngine;
-  readonly clients: ReadonlyMap<string, RuntimeClient>;
   readonly assessor: LineageAssessor;
+  /** When a target is a container: its events (start, die, reload) drive resyncs. */
+  readonly docker?: DockerApi;
+  readonly fallback?: ReloadFallback;
 }
+
+/** How long a container that just started or reloaded is polled for its (new) HAProxy before the periodic check takes over. */
+const CONTAINER_SETTLE_MS = 15_000;
+const CONTAINER_POLL_MS = 250;
 
 interface TargetWatch {
   pid: number | undefined;
@@ -41,6 +51,7 @@ export class Daemon {
   private readonly targets = new Map<string, TargetWatch>();
   private readonly settle: SettleTimers;
   private readonly watcher: CertbotWatcher;
+  private readonly containers: ContainerWatcher | undefined;
   private readonly deletedReported = new Set<string>();
   /** Lineages with events since Certbot last finished a run: looked at again when it does. */
   private readonly touchedDuringRun = new Set<string>();
@@ -58,10 +69,25 @@ export class Daemon {
     this.state = new DaemonState(config.state.file, (error) =>
       log.warn('cannot write the state file; hotcert status will not show the last deploys', { [Field.file]: config.state.file, [Field.error]: error }),
     );
-    for (const target of config.targets) {
-      this.schedulers.set(target.name, new TargetScheduler(target.name, (lineage) => this.runJob(lineage, target.name), log, config.watch.notReadyAlertMs));
-      this.targets.set(target.name, { pid: undefined, down: true, lastProblem: undefined });
-    }
+    for (const target of parts.engine.targets) this.track(target);
+    const docker = parts.docker;
+    this.containers = docker
+      ? new ContainerWatcher(
+          docker,
+          config.targets.filter((target) => target.docker),
+          {
+            onStart: (target) => void this.containerStarted(target),
+            onDie: (target) => this.containerDied(target),
+            onReload: (target) => void this.containerReloaded(target),
+            onRemoved: (target) => this.removeTarget(target.name),
+            onResubscribed: () => {
+              for (const target of this.parts.engine.targets.filter((candidate) => candidate.docker)) this.resyncTarget(target.name);
+            },
+          },
+          (container) => parts.fallback?.sentRecently(container) ?? false,
+          log,
+        )
+      : undefined;
     this.settle = new SettleTimers(config.watch.settleMs, config.watch.maxWaitMs, (lineage) => this.enqueueAll(lineage, 'event'));
     this.watcher = new CertbotWatcher(
       config.letsencrypt.dir,
@@ -92,6 +118,7 @@ export class Daemon {
     await this.lock.acquire();
     await this.startMetrics();
     await this.watcher.start();
+    await this.containers?.start();
     await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, false)));
     await this.resyncAll('start');
     this.intervals.push(setInterval(() => void this.resyncAll('periodic rescan'), this.config.watch.rescanIntervalMs));
@@ -155,14 +182,84 @@ export class Daemon {
       await this.metricsServer?.close();
       this.settle.clear();
       await this.watcher.stop();
+      this.containers?.stop();
       const finished = await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.stop(deadlineMs)));
-      for (const client of this.parts.clients.values()) client.close();
+      this.parts.engine.closeConnections();
       await this.parts.assessor.close();
       await this.state.flush();
       await this.lock.release();
       return finished.every(Boolean);
     })();
     return this.stopping;
+  }
+
+  private track(target: TargetConfig): void {
+    this.schedulers.set(
+      target.name,
+      new TargetScheduler(target.name, (lineage) => this.runJob(lineage, target.name), this.log, this.config.watch.notReadyAlertMs),
+    );
+    this.targets.set(target.name, { pid: undefined, down: true, lastProblem: undefined });
+  }
+
+  /** A container that started: a new member of a label target is added; every one is resynced once it answers. */
+  private async containerStarted(target: TargetConfig): Promise<void> {
+    if (this.stopping) return;
+    if (this.parts.engine.addTarget(target)) {
+      this.track(target);
+      this.log.info('container target found', { [Field.target]: target.name, [Field.container]: target.docker?.container ?? '' });
+    } else {
+      this.log.info('target container started; resyncing it', { [Field.target]: target.name });
+    }
+    const watch = this.targets.get(target.name) as TargetWatch;
+    // HAProxy in the new container loaded whatever the files held at its start, and its worker may have the same
+    // Pid as before (a new PID namespace): resync it whatever `show info` says.
+    this.parts.engine.dropSession(target.name);
+    watch.down = true;
+    await this.pollUntil(target.name, () => !watch.down);
+  }
+
+  private containerDied(target: TargetConfig): void {
+    const watch = this.targets.get(target.name);
+    if (!watch) return;
+    this.parts.engine.dropSession(target.name);
+    this.markDown(target.name, watch, new ContainerNotRunningError(`container ${target.docker?.container ?? ''} stopped`, { container: target.docker?.container ?? '' }));
+  }
+
+  private async containerReloaded(target: TargetConfig): Promise<void> {
+    const watch = this.targets.get(target.name);
+    if (!watch || this.stopping) return;
+    this.log.info('target container was sent a reload signal; waiting for its new worker', { [Field.target]: target.name });
+    const before = watch.pid;
+    await this.pollUntil(target.name, () => watch.pid !== before && !watch.down);
+  }
+
+  /** Checks a target every CONTAINER_POLL_MS (resyncing it on a change) until `done`, for at most CONTAINER_SETTLE_MS. */
+  private async pollUntil(target: string, done: () => boolean): Promise<void> {
+    const deadline = Date.now() + CONTAINER_SETTLE_MS;
+    while (!this.stopping && this.targets.has(target) && Date.now() < deadline) {
+      await this.checkTarget(target, true);
+      if (done()) return;
+      await new Promise((resolve) => setTimeout(resolve, CONTAINER_POLL_MS));
+    }
+  }
+
+  private removeTarget(name: string): void {
+    const scheduler = this.schedulers.get(name);
+    if (!scheduler) return;
+    this.log.info('container target removed', { [Field.target]: name });
+    this.schedulers.delete(name);
+    this.targets.delete(name);
+    void scheduler.stop(0);
+    this.parts.engine.removeTarget(name);
+  }
+
+  private resyncTarget(target: string): void {
+    void this.parts.engine.listLineages().then(
+      (listing) => {
+        for (const name of listing.names) this.schedulers.get(target)?.enqueue(name, 'resync');
+      },
+      (error: unknown) => this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error }),
+    );
   }
 
   private enqueueAll(lineage: string, priority: 'event' | 'resync'): void {
@@ -201,7 +298,8 @@ export class Daemon {
   // Never rejects: every problem is logged once per change of state. Cheap while nothing changes (one `show info`
   // on a fresh connection); the full preflight runs when the target comes back or another process serves it.
   private async checkTarget(target: string, resyncOnChange: boolean): Promise<void> {
-    const watch = this.targets.get(target) as TargetWatch;
+    const watch = this.targets.get(target);
+    if (!watch) return;
     let pid: number | undefined;
     let problem: Error | undefined;
     try {
@@ -239,7 +337,12 @@ export class Daemon {
     }
     watch.down = true;
     watch.lastProblem = problem.message;
-    (this.schedulers.get(target) as TargetScheduler).setDown(true);
+    // With the reload fallback, jobs keep running while the runtime API is down: they deploy by reloading.
+    const fallback =
+      !(problem instanceof ContainerNotRunningError) &&
+      this.parts.fallback !== undefined &&
+      this.parts.engine.targets.find((candidate) => candidate.name === target)?.docker?.reloadFallback !== undefined;
+    this.schedulers.get(target)?.setDown(!fallback);
     this.metrics.setTargetUp(target, false);
   }
 }

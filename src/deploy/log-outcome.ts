@@ -5,6 +5,7 @@ import type { Outcome, OutcomeKind } from './outcome.js';
 const MESSAGE: Record<OutcomeKind, string> = {
   deployed: 'certificate deployed',
   added: 'certificate added',
+  reloaded: 'certificate deployed by reloading the container (reload fallback: the runtime API could not be used)',
   unchanged: 'certificate unchanged',
   'not-ready': 'lineage not ready',
   held: 'certificate held back',
@@ -14,6 +15,7 @@ const MESSAGE: Record<OutcomeKind, string> = {
 const LEVEL: Record<OutcomeKind, 'debug' | 'info' | 'warn' | 'error'> = {
   deployed: 'info',
   added: 'info',
+  reloaded: 'warn',
   // Ten thousand "unchanged" lines per sync would flood the journal: the summary counts them.
   unchanged: 'debug',
   'not-ready': 'warn',
@@ -38,7 +40,7 @@ export function logOutcome(log: Logger, outcome: Outcome): void {
 
 /** Counts per outcome, for the line that closes a sync. */
 export function countOutcomes(outcomes: readonly Outcome[]): Record<OutcomeKind, number> {
-  const counts: Record<OutcomeKind, number> = { deployed: 0, added: 0, unchanged: 0, 'not-ready': 0, held: 0, failed: 0 };
+  const counts: Record<OutcomeKind, number> = { deployed: 0, added: 0, reloaded: 0, unchanged: 0, 'not-ready': 0, held: 0, failed: 0 };
   for (const outcome of outcomes) counts[outcome.kind] += 1;
   return counts;
 }

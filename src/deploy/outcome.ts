@@ -1,5 +1,19 @@
 /** What a sync did for one lineage on one target. */
-export type OutcomeKind = 'deployed' | 'added' | 'unchanged' | 'not-ready' | 'held' | 'failed';
+/**
+ * `reloaded`: the runtime API could not be used, so the files were written and the container reloaded (the opt-in
+ * reload fallback); never counted as a hot swap.
+ */
+export type OutcomeKind = 'deployed' | 'added' | 'reloaded' | 'unchanged' | 'not-ready' | 'held' | 'failed';
+
+/** The target now serves the lineage's new certificate because of this outcome. */
+export function isDeploy(kind: OutcomeKind): boolean {
+  return kind === 'deployed' || kind === 'added' || kind === 'reloaded';
+}
+
+/** The target serves what Certbot holds. */
+export function isInSync(kind: OutcomeKind): boolean {
+  return isDeploy(kind) || kind === 'unchanged';
+}
 
 export interface Outcome {
   readonly lineage: string;

@@ -5,17 +5,23 @@ import { quickLook } from '../certbot/quick-look.js';
 import type { LineageAssessor } from '../certbot/lineage-assessor.js';
 import { BundleFiles } from '../bundle/bundle-files.js';
 import { resolveOwnership } from '../bundle/resolve-ownership.js';
-import type { Config, LineageOptions } from '../config/schema.js';
+import type { Config, LineageOptions, TargetConfig } from '../config/schema.js';
 import { LineageInvalidError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import { CrtListStore } from '../haproxy/crt-list-store.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
 import type { Logger } from '../log/create-logger.js';
 import { Field } from '../log/fields.js';
 import { deployToTarget, type DeployOptions, type DeployResult, type PreparedLineage, type TargetContext } from './deploy-to-target.js';
+import { fallbackDeploy } from './fallback-deploy.js';
 import { logOutcome } from './log-outcome.js';
+import type { ReloadFallback } from '../docker/reload-fallback.js';
 import { ServedStateLoader } from './served-state-loader.js';
 import { preflightTarget } from './target-preflight.js';
 import { TransactionGuard, systemClock, type Clock } from './transaction-guard.js';
+
+function isUnreachable(error: unknown): boolean {
+  return error instanceof RuntimeTransportError || error instanceof RuntimeTimeoutError;
+}
 
 export interface SyncReport {
   readonly outcomes: readonly DeployResult[];
@@ -38,46 +44,73 @@ const LINEAGES_IN_FLIGHT = 16;
  * per process); different targets proceed independently.
  */
 export class SyncEngine {
-  private readonly contexts: EngineTargetContext[];
-
+  private contexts: EngineTargetContext[] = [];
+  private readonly crtList: CrtListStore;
+  private readonly committedBundles = new Map<string, string>();
 
   private constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    clients: ReadonlyMap<string, RuntimeClient>,
-    bundles: BundleFiles,
+    private readonly clientFor: (target: TargetConfig) => RuntimeClient,
+    private readonly bundles: BundleFiles,
     private readonly assessor: LineageAssessor,
     private readonly clock: Clock,
+    private readonly fallback: ReloadFallback | undefined,
   ) {
-    const crtList = new CrtListStore(config.crtList.file);
-    const committedBundles = new Map<string, string>();
-    this.contexts = config.targets.map((target) => {
-      const client = clients.get(target.name) as RuntimeClient;
-      const slot = new PQueue({ concurrency: 1 });
-      const inSlot = <T>(work: () => Promise<T>): Promise<T> => slot.add(work);
-      return {
-        target,
-        client,
-        guard: new TransactionGuard(client, config.deploy.staleTransactionMs, clock, log),
-        bundles,
-        crtList,
-        committedBundles,
-        lineageOptions: (lineage: string) => config.lineages[lineage] ?? NO_OPTIONS,
-        inSlot,
-        servedState: new ServedStateLoader(client, inSlot),
-      };
-    });
+    this.crtList = new CrtListStore(config.crtList.file);
   }
 
+  /** An engine for `targets` (the configured ones, with label targets expanded into their containers). */
   static async create(
     config: Config,
     log: Logger,
-    clients: ReadonlyMap<string, RuntimeClient>,
+    targets: readonly TargetConfig[],
+    clientFor: (target: TargetConfig) => RuntimeClient,
     assessor: LineageAssessor,
     clock: Clock = systemClock,
+    fallback?: ReloadFallback,
   ): Promise<SyncEngine> {
     const bundles = new BundleFiles(config.bundles.dir, await resolveOwnership(config.bundles));
-    return new SyncEngine(config, log, clients, bundles, assessor, clock);
+    const engine = new SyncEngine(config, log, clientFor, bundles, assessor, clock, fallback);
+    for (const target of targets) engine.addTarget(target);
+    return engine;
+  }
+
+  /** The targets it deploys to now. */
+  get targets(): TargetConfig[] {
+    return this.contexts.map((context) => context.target);
+  }
+
+  /** A target to deploy to from now on (a container that appeared); false when it has one of that name already. */
+  addTarget(target: TargetConfig): boolean {
+    if (this.contexts.some((context) => context.target.name === target.name)) return false;
+    const client = this.clientFor(target);
+    const slot = new PQueue({ concurrency: 1 });
+    const inSlot = <T>(work: () => Promise<T>): Promise<T> => slot.add(work);
+    this.contexts.push({
+      target,
+      client,
+      guard: new TransactionGuard(client, this.config.deploy.staleTransactionMs, this.clock, this.log),
+      bundles: this.bundles,
+      crtList: this.crtList,
+      committedBundles: this.committedBundles,
+      lineageOptions: (lineage: string) => this.config.lineages[lineage] ?? NO_OPTIONS,
+      inSlot,
+      servedState: new ServedStateLoader(client, inSlot),
+    });
+    return true;
+  }
+
+  /** Stops deploying to a target (its container is gone) and closes its connection. */
+  removeTarget(name: string): void {
+    const context = this.contexts.find((candidate) => candidate.target.name === name);
+    context?.client.close();
+    this.contexts = this.contexts.filter((candidate) => candidate !== context);
+  }
+
+  /** Closes every target's connection (the next request opens a new one). */
+  closeConnections(): void {
+    for (const context of this.contexts) context.client.close();
   }
 
   /** Every lineage under live/, on every target. */
@@ -131,7 +164,8 @@ export class SyncEngine {
     const startedMs = this.clock.now();
     let outcome: DeployResult;
     try {
-      outcome = await deployToTarget(await this.prepare(name), context, { force: false, dryRun: false }, startedMs);
+      const prepared = await this.prepare(name);
+      outcome = await this.orFallback(await deployToTarget(prepared, context, { force: false, dryRun: false }, startedMs), prepared, context, startedMs);
     } catch (error) {
       outcome = { lineage: name, target: targetName, kind: 'failed', reason: (error as Error).message, error, durationMs: this.clock.now() - startedMs };
     }
@@ -237,18 +271,34 @@ export class SyncEngine {
     const prepared = await this.prepare(name);
     return Promise.all(
       contexts.map(async (context) => {
+        if (context.down && this.usesFallback(context) && !options.dryRun) {
+          const outcome = await fallbackDeploy(prepared, context, this.fallback as ReloadFallback, startedMs);
+          logOutcome(this.log, outcome);
+          return outcome;
+        }
         if (context.down) {
           // One error line for the target was logged when it went down; each lineage is counted, not logged again.
           return { lineage: name, target: context.target.name, kind: 'failed' as const, reason: `target unavailable: ${context.down.message}`, error: context.down, durationMs: 0 };
         }
-        const outcome = await deployToTarget(prepared, context, options, startedMs);
-        if (outcome.kind === 'failed' && (outcome.error instanceof RuntimeTransportError || outcome.error instanceof RuntimeTimeoutError)) {
-          context.down = outcome.error;
-        }
+        const deployed = await deployToTarget(prepared, context, options, startedMs);
+        if (deployed.kind === 'failed' && isUnreachable(deployed.error)) context.down = deployed.error as Error;
+        const outcome = options.dryRun ? deployed : await this.orFallback(deployed, prepared, context, startedMs);
         logOutcome(this.log, outcome);
         return outcome;
       }),
     );
+  }
+
+  private usesFallback(context: EngineTargetContext): boolean {
+    return this.fallback !== undefined && context.target.docker?.reloadFallback !== undefined;
+  }
+
+  // The reload fallback takes over only when the runtime API could not be used at all, never after HAProxy
+  // refused a bundle (a reload would load the refused bundle's predecessor anyway).
+  private async orFallback(outcome: DeployResult, prepared: PreparedLineage, context: EngineTargetContext, startedMs: number): Promise<DeployResult> {
+    if (outcome.kind !== 'failed' || !isUnreachable(outcome.error) || !this.usesFallback(context)) return outcome;
+    this.log.warn('runtime API cannot be used; trying the reload fallback', { [Field.target]: context.target.name, [Field.lineage]: prepared.name, [Field.error]: outcome.error });
+    return fallbackDeploy(prepared, context, this.fallback as ReloadFallback, startedMs);
   }
 
   private async prepare(name: string): Promise<PreparedLineage> {

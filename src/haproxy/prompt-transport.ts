@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { RuntimeConnectionClosedError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
-import { formatRuntimeAddress, type RuntimeAddress } from './runtime-address.js';
+import type { RuntimeAddress, RuntimeEndpoint } from './runtime-address.js';
 import { frameRequest } from './runtime-framing.js';
 import { parseShowInfo } from './replies.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
@@ -31,12 +31,12 @@ export class PromptTransport implements RuntimeTransport {
   private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly target: RuntimeAddress,
+    private readonly endpoint: RuntimeEndpoint,
     private readonly timeoutMs: number,
     private readonly workerCheckMs = 1000,
   ) {
-    this.address = formatRuntimeAddress(target);
-    this.oneShot = new SocketTransport(target, timeoutMs);
+    this.address = endpoint.address;
+    this.oneShot = new SocketTransport(endpoint, timeoutMs);
   }
 
   async send(request: RuntimeRequest, options: SendOptions = {}): Promise<string> {
@@ -90,7 +90,7 @@ export class PromptTransport implements RuntimeTransport {
       }
     }
     if (!session) {
-      session = await PromptSession.open(this.target, this.address, this.timeoutMs);
+      session = await PromptSession.open(await this.endpoint.resolve(), this.address, this.timeoutMs);
       this.session = session;
     }
     return session;

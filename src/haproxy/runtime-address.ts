@@ -33,3 +33,19 @@ export function formatRuntimeAddress(address: RuntimeAddress): string {
   if (address.kind === 'unix') return `unix:${address.path}`;
   return address.host.includes(':') ? `tcp:[${address.host}]:${address.port}` : `tcp:${address.host}:${address.port}`;
 }
+
+/**
+ * Where a transport connects: a fixed address, or one looked up on every connect (a container's address changes
+ * when it restarts).
+ */
+export interface RuntimeEndpoint {
+  /** For messages: `unix:/run/haproxy/admin.sock`, `container-tcp:haproxy:9999`. */
+  readonly address: string;
+  /** @throws RuntimeTransportError when there is nothing to connect to now. */
+  resolve(): Promise<RuntimeAddress>;
+}
+
+export function fixedEndpoint(address: RuntimeAddress): RuntimeEndpoint {
+  const resolved = Promise.resolve(address);
+  return { address: formatRuntimeAddress(address), resolve: () => resolved };
+}

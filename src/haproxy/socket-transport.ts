@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
-import { formatRuntimeAddress, type RuntimeAddress } from './runtime-address.js';
+import type { RuntimeAddress, RuntimeEndpoint } from './runtime-address.js';
 import { frameRequest, unframeReply } from './runtime-framing.js';
 import type { RuntimeRequest, RuntimeTransport } from './runtime-transport.js';
 
@@ -13,10 +13,10 @@ export class SocketTransport implements RuntimeTransport {
   readonly address: string;
 
   constructor(
-    private readonly target: RuntimeAddress,
+    private readonly endpoint: RuntimeEndpoint,
     private readonly timeoutMs: number,
   ) {
-    this.address = formatRuntimeAddress(target);
+    this.address = endpoint.address;
   }
 
   // Without prompt mode the replies of a `;` chain are not delimited: one connection per command.
@@ -26,16 +26,14 @@ export class SocketTransport implements RuntimeTransport {
     return replies;
   }
 
-  send(request: RuntimeRequest): Promise<string> {
+  async send(request: RuntimeRequest): Promise<string> {
     const bytes = frameRequest(request);
+    const target = await this.endpoint.resolve();
     const verb = request.line.split(' ').slice(0, 3).join(' ');
     return new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let settled = false;
-      const socket: Socket =
-        this.target.kind === 'unix'
-          ? connect({ path: this.target.path })
-          : connect({ host: this.target.host, port: this.target.port });
+      const socket: Socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
       const finish = (error: Error | undefined, reply?: string): void => {
         if (settled) return;
         settled = true;
@@ -56,7 +54,7 @@ export class SocketTransport implements RuntimeTransport {
       socket.once('end', () => finish(undefined, unframeReply(Buffer.concat(chunks).toString('utf8'))));
       socket.once('error', (error: NodeJS.ErrnoException) => {
         finish(
-          new RuntimeTransportError(`cannot reach runtime API ${this.address}: ${explainSocketError(error, this.target)}`, {
+          new RuntimeTransportError(`cannot reach runtime API ${this.address}: ${explainSocketError(error, target)}`, {
             runtime: this.address,
           }, { cause: error }),
         );

@@ -20,4 +20,6 @@ export const Field = {
   error: 'error',
   stack: 'stack',
   configFile: 'config_file',
+  container: 'container',
+  signal: 'signal',
 } as const;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Outcome } from '../deploy/outcome.js';
+import { isDeploy, isInSync, type Outcome } from '../deploy/outcome.js';
 
 /**
  * What `hotcert run` exposes to Prometheus. One registry per daemon (never prom-client's global one). Certificate
@@ -57,10 +57,10 @@ export class DaemonMetrics {
 
   record(outcome: Outcome): void {
     this.deploys.inc({ target: outcome.target, outcome: outcome.kind });
-    if (outcome.kind === 'deployed' || outcome.kind === 'added') {
+    if (isDeploy(outcome.kind)) {
       this.duration.observe({ target: outcome.target }, outcome.durationMs / 1000);
     }
-    if (outcome.notAfter && (outcome.kind === 'deployed' || outcome.kind === 'added' || outcome.kind === 'unchanged')) {
+    if (outcome.notAfter && isInSync(outcome.kind)) {
       this.notAfter.set({ lineage: outcome.lineage, target: outcome.target }, Math.floor(outcome.notAfter.getTime() / 1000));
     }
   }

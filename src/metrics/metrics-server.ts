@@ -7,7 +7,8 @@ export interface Health {
 }
 
 /**
- * `/metrics` (Prometheus text) and `/healthz`: 200 while the daemon's event loop answers and every target can be
+ * `/metrics` (Prometheus text), `/livez`: 200 while the daemon's event loop answers (a container HEALTHCHECK: a
+ * restart helps only a stuck daemon), and `/healthz`: 200 while the daemon's event loop answers and every target can be
  * deployed to, 503 naming the targets that cannot. Certificate expiry is deliberately not part of health: a
  * restart does not renew a certificate; alert on hotcert_certificate_not_after_seconds instead.
  */
@@ -38,6 +39,11 @@ export class MetricsServer {
         );
         return;
       }
+      if (request.url === '/livez') {
+        response.writeHead(200, { 'content-type': 'text/plain' });
+        response.end('ok\n');
+        return;
+      }
       if (request.url === '/healthz') {
         const { downTargets } = this.health();
         response.writeHead(downTargets.length === 0 ? 200 : 503, { 'content-type': 'text/plain' });
@@ -45,7 +51,7 @@ export class MetricsServer {
         return;
       }
       response.writeHead(404, { 'content-type': 'text/plain' });
-      response.end('not found: try /metrics or /healthz\n');
+      response.end('not found: try /metrics, /healthz or /livez\n');
     });
     const server = this.server;
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from '../bundle/atomic-file.js';
-import type { Outcome, OutcomeKind } from '../deploy/outcome.js';
+import { isDeploy, isInSync, type Outcome, type OutcomeKind } from '../deploy/outcome.js';
 
 /** What `hotcert run` knows that disk and HAProxy do not say: the last outcome and the last deploy of each pair. */
 export interface PairState {
@@ -43,7 +43,7 @@ export class DaemonState {
   record(outcome: Outcome): void {
     const previous = this.lineages[outcome.lineage]?.[outcome.target];
     const now = new Date().toISOString();
-    const deployed = outcome.kind === 'deployed' || outcome.kind === 'added';
+    const deployed = isDeploy(outcome.kind);
     const lastDeployAt = deployed ? now : previous?.lastDeployAt;
     (this.lineages[outcome.lineage] ??= {})[outcome.target] = {
       outcome: outcome.kind,
@@ -58,7 +58,7 @@ export class DaemonState {
   /** Every lineage and target whose last outcome is known ended deployed, added or unchanged. */
   allInSync(): boolean {
     return Object.values(this.lineages).every((targets) =>
-      Object.values(targets).every((pair) => pair.outcome === 'deployed' || pair.outcome === 'added' || pair.outcome === 'unchanged'),
+      Object.values(targets).every((pair) => isInSync(pair.outcome)),
     );
   }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { assessLineage } from '../certbot/assess-lineage.js';
 import { listLineages } from '../certbot/list-lineages.js';
 import { readLineage, resolveLetsencryptDir } from '../certbot/read-lineage.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 import type { CertStoreDetails } from '../haproxy/cert-replies.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
 import { readDaemonState, type DaemonStateFile } from '../state/daemon-state.js';
@@ -34,7 +34,11 @@ export interface StatusReport {
  * Compares, for every lineage and target, what Certbot's live dir holds with what HAProxy serves, and adds what only
  * the daemon knows (last deploy, a held rollback, an error) from its state file. Works whether or not it runs.
  */
-export async function collectStatus(config: Config, clients: ReadonlyMap<string, RuntimeClient>, now: Date): Promise<StatusReport> {
+export async function collectStatus(
+  config: Config,
+  targets: ReadonlyArray<{ readonly target: TargetConfig; readonly client: RuntimeClient }>,
+  now: Date,
+): Promise<StatusReport> {
   const listing = await listLineages(config.letsencrypt.dir);
   const realDir = resolveLetsencryptDir(config.letsencrypt.dir);
   let daemon: DaemonStateFile | undefined;
@@ -46,8 +50,7 @@ export async function collectStatus(config: Config, clients: ReadonlyMap<string,
   }
   const disk = listing.names.map((name) => ({ name, assessment: assessLineage(readLineage(config.letsencrypt.dir, realDir, name), now) }));
   const rows: StatusRow[] = [];
-  for (const target of config.targets) {
-    const client = clients.get(target.name) as RuntimeClient;
+  for (const { target, client } of targets) {
     let served: (CertStoreDetails | undefined)[] | undefined;
     let unreachable: string | undefined;
     try {

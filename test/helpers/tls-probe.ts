@@ -8,12 +8,12 @@ export interface ServedCertificate {
 }
 
 /** Does a real TLS handshake with SNI `servername` and returns the leaf certificate the server presented. */
-export function probeServedCertificate(port: number, servername: string, timeoutMs = 5000): Promise<ServedCertificate> {
+export function probeServedCertificate(port: number, servername: string, timeoutMs = 5000, host = '127.0.0.1'): Promise<ServedCertificate> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+    const socket = connect({ host, port, servername, rejectUnauthorized: false });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`TLS handshake with 127.0.0.1:${port} (SNI ${servername}) timed out`));
+      reject(new Error(`TLS handshake with ${host}:${port} (SNI ${servername}) timed out`));
     }, timeoutMs);
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate();

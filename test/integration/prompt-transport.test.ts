@@ -1,6 +1,7 @@
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { PromptTransport } from '../../src/haproxy/prompt-transport.js';
+import { fixedEndpoint } from '../../src/haproxy/runtime-address.js';
 import { RuntimeClient } from '../../src/haproxy/runtime-client.js';
 import { normalizeSerial } from '../../src/certbot/serial.js';
 
@@ -12,7 +13,7 @@ describe('the runtime API session kept open in prompt mode (real HAProxy)', () =
   beforeAll(async () => {
     // A short stats timeout, so that HAProxy closes an idle session within the test.
     haproxy = await startHaproxy({ extraGlobal: ['stats timeout 1s'] });
-    transport = new PromptTransport({ kind: 'unix', path: haproxy.socketPath }, 5000, 300);
+    transport = new PromptTransport(fixedEndpoint({ kind: 'unix', path: haproxy.socketPath }), 5000, 300);
     client = new RuntimeClient('edge', transport);
   });
 

@@ -21,6 +21,7 @@ describe('configuration', () => {
       letsencrypt: { dir: '/etc/letsencrypt' },
       bundles: { dir: '/etc/haproxy/hotcert/certs', mode: 0o600 },
       crtList: { file: '/etc/haproxy/hotcert/crt-list.txt' },
+      docker: { endpoint: { kind: 'unix', path: '/var/run/docker.sock' } },
       targets: [
         {
           name: 'local',
@@ -97,7 +98,7 @@ describe('configuration', () => {
       'bundles.mode: must be an octal mode as a quoted string, such as "0600" (YAML reads an unquoted 0600 as 600)',
       'bundles.dri: unknown key',
       'targets[0].name: must be made of letters, digits, ".", "_" and "-"',
-      'targets[0].runtime: "http://x": expected unix:/path/to/socket or tcp:HOST:PORT',
+      'targets[0].runtime: "http://x": expected unix:/path/to/socket, tcp:HOST:PORT, container-tcp:PORT or exec:/path/in/the/container',
       'targets[1].runtime: "tcp:127.0.0.1:99999": expected tcp:HOST:PORT with a port from 1 to 65535',
       'log.level: Invalid option: expected one of "error"|"warn"|"info"|"debug"',
       'targets[2].name: "ok" is already used by targets[1]',
@@ -175,5 +176,58 @@ describe('configuration', () => {
       await chmod(file, 0o000);
       await expect(loadConfig({ file, env: {} })).rejects.toMatchObject({ issues: [{ message: `cannot read ${file}: permission denied` }] });
     });
+  });
+});
+
+describe('configuration of container targets', () => {
+  const issuesOf = (text: string): string[] => {
+    try {
+      parseConfigText(text, 'test.yaml', {});
+      return [];
+    } catch (error) {
+      return (error as ConfigError).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    }
+  };
+
+  it('reads a container chosen by name, reached by exec, with its paths as HAProxy names them', () => {
+    const config = parseConfigText(
+      [
+        'targets:',
+        '  - name: edge',
+        '    runtime: exec:/var/run/haproxy/admin.sock',
+        '    docker: { container: haproxy, reloadFallback: { tlsPort: 443 } }',
+        '    crtList: /usr/local/etc/haproxy/hotcert/crt-list.txt',
+        '    bundlesDir: /usr/local/etc/haproxy/hotcert/certs',
+      ].join('\n'),
+      'test.yaml',
+      {},
+    );
+    expect(config.targets[0]).toMatchObject({
+      runtime: { kind: 'exec', path: '/var/run/haproxy/admin.sock' },
+      docker: { container: 'haproxy', reloadFallback: { tlsPort: 443, signal: 'SIGUSR2', timeoutMs: 30_000 } },
+    });
+  });
+
+  it('names each impossible combination at the key to change', () => {
+    expect(
+      issuesOf(
+        [
+          'targets:',
+          '  - { name: a, runtime: "container-tcp:9999" }',
+          '  - { name: b, runtime: "unix:/srv/run/admin.sock", docker: { label: role=haproxy } }',
+          '  - { name: c, runtime: "container-tcp:9999", docker: { container: hx, label: y } }',
+          '  - { name: d, runtime: "tcp:10.0.0.1:9999", docker: { label: role } }',
+          '  - { name: e, runtime: "exec:/run/a.sock", runtimeOnly: true, docker: { container: hx, reloadFallback: { tlsPort: 443 } } }',
+          '  - { name: f, runtime: "container-tcp:0", docker: { container: hx } }',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      'targets[0].runtime: container-tcp: needs a "docker" section naming the container',
+      'targets[1].runtime: with docker.label every container needs its own socket: put "{container}" in the path (unix:/srv/haproxy/{container}/admin.sock)',
+      'targets[2].docker: needs exactly one of "container" (one container by name) and "label" (every running container carrying it)',
+      'targets[3].runtime: with docker.label use container-tcp:PORT (each container\'s own address), not one tcp: address',
+      'targets[4].docker.reloadFallback: cannot work with runtimeOnly: a reload loads the files, which this HAProxy cannot read',
+      'targets[5].runtime: "container-tcp:0": expected container-tcp:PORT with a port from 1 to 65535',
+    ]);
   });
 });

@@ -1,0 +1,151 @@
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { runtimeCommand } from './runtime-socket.js';
+import { makeTempDir, type TempDir } from './temp-dir.js';
+import { waitFor } from './wait-for.js';
+
+const run = promisify(execFile);
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const BUILD_HAPROXY_IMAGE = join(HERE, '..', 'docker', 'build-haproxy-image.sh');
+
+/** Every image and container a test creates carries it; the global teardown removes them all. */
+export const TEST_LABEL = 'hotcert.test=1';
+
+/** The docker CLI; stderr is part of the error so that a failed step says why. */
+export async function docker(...args: string[]): Promise<string> {
+  try {
+    return (await run('docker', args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    const failure = error as { stderr?: string; message: string };
+    throw new Error(`docker ${args.slice(0, 3).join(' ')} failed: ${failure.stderr?.trim() || failure.message}`);
+  }
+}
+
+/** The HAProxy test image (the official layout, built from this host's haproxy): with socat, or with perl only. */
+export async function haproxyImage(client: 'socat' | 'perl'): Promise<string> {
+  const tag = `hotcert-test/haproxy:2.6-${client}`;
+  const present = await docker('image', 'inspect', tag).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('bash', [BUILD_HAPROXY_IMAGE, tag, client], { maxBuffer: 16 * 1024 * 1024 });
+  return tag;
+}
+
+/** uid/gid of `haproxy` in the official image. */
+export const HAPROXY_UID = 99;
+
+export interface HaproxyContainerOptions {
+  readonly name: string;
+  readonly client?: 'socat' | 'perl';
+  readonly labels?: readonly string[];
+  /** hotcert's directory on the host (bundles and crt-list), mounted read-only at HOTCERT_DIR_IN_CONTAINER. */
+  readonly hotcertDir?: string;
+  /** Without a stats socket at all (the reload fallback's case). */
+  readonly noStatsSocket?: boolean;
+}
+
+/** Where the HAProxy containers see hotcert's directory. */
+export const HOTCERT_DIR_IN_CONTAINER = '/usr/local/etc/haproxy/hotcert';
+/** The TCP stats socket port inside a container. */
+export const STATS_PORT = 9999;
+/** The TLS frontend port inside a container. */
+export const TLS_PORT = 8443;
+
+/**
+ * An HAProxy container laid out like the official image, run as `docker run` would: uid 99, `haproxy -W -db`, its
+ * config in a mounted directory, its runtime socket in a mounted directory (uid 99 must be able to create it there),
+ * a TCP stats socket, and a TLS frontend with `strict-sni` on a crt-list: hotcert's file when `hotcertDir` is
+ * given, else an empty list of its own (a runtime-only target).
+ */
+export interface HaproxyContainer {
+  readonly name: string;
+  /** The host directory holding `admin.sock` (mounted at /var/run/haproxy). */
+  readonly socketDir: string;
+  readonly socketPath: string;
+  /** The crt-list as HAProxy names it inside the container. */
+  readonly crtListInContainer: string;
+  address(): Promise<string>;
+  command(line: string): Promise<string>;
+  /** Waits until its runtime API answers through the shared socket. */
+  ready(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export async function startHaproxyContainer(options: HaproxyContainerOptions): Promise<HaproxyContainer> {
+  const temp: TempDir = await makeTempDir(`container-${options.name}`);
+  const confDir = join(temp.path, 'conf');
+  const socketDir = join(temp.path, 'run');
+  await mkdir(confDir, { recursive: true });
+  await mkdir(socketDir, { recursive: true });
+  await chown(socketDir, HAPROXY_UID, HAPROXY_UID);
+  await chmod(temp.path, 0o755);
+  const crtListInContainer = options.hotcertDir ? `${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt` : '/usr/local/etc/haproxy/conf/crt-list.txt';
+  await writeFile(join(confDir, 'crt-list.txt'), '');
+  await writeFile(
+    join(confDir, 'haproxy.cfg'),
+    [
+      'global',
+      ...(options.noStatsSocket ? [] : ['  stats socket /var/run/haproxy/admin.sock mode 660 level admin', `  stats socket ipv4@0.0.0.0:${STATS_PORT} level admin`]),
+      '  stats timeout 30s',
+      'defaults',
+      '  mode http',
+      '  timeout connect 5s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      'frontend tls',
+      `  bind :${TLS_PORT} ssl crt-list ${crtListInContainer} strict-sni`,
+      '  http-request return status 200 content-type text/plain string ok',
+      '',
+    ].join('\n'),
+  );
+  const image = await haproxyImage(options.client ?? 'socat');
+  await docker(
+    'run', '-d', '--name', options.name, '--label', TEST_LABEL,
+    ...(options.labels ?? []).flatMap((label) => ['--label', label]),
+    '-v', `${confDir}:/usr/local/etc/haproxy/conf:ro`,
+    '-v', `${socketDir}:/var/run/haproxy`,
+    ...(options.hotcertDir ? ['-v', `${options.hotcertDir}:${HOTCERT_DIR_IN_CONTAINER}:ro`] : []),
+    image, 'haproxy', '-f', '/usr/local/etc/haproxy/conf/haproxy.cfg',
+  );
+  const socketPath = join(socketDir, 'admin.sock');
+  const container: HaproxyContainer = {
+    name: options.name,
+    socketDir,
+    socketPath,
+    crtListInContainer,
+    address: async () => (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', options.name)).trim(),
+    command: (line) => runtimeCommand(socketPath, line),
+    ready: async () => {
+      const check = options.noStatsSocket
+        ? async () => (await docker('logs', options.name).then(() => docker('inspect', '-f', '{{.State.Running}}', options.name))).trim() === 'true'
+        : async () => (await runtimeCommand(socketPath, 'show info')).includes('Version:');
+      await waitFor(check, { timeoutMs: 20_000, what: `HAProxy in container ${options.name} to answer` });
+    },
+    remove: async () => {
+      await docker('rm', '-f', '-v', options.name).catch(() => undefined);
+      await temp.remove();
+    },
+  };
+  await container.ready().catch(async (error: unknown) => {
+    const logs = await docker('logs', options.name).catch(() => '');
+    await container.remove();
+    throw new Error(`${(error as Error).message}\n${logs}`);
+  });
+  return container;
+}
+
+/** hotcert's directory for container targets: crt-list present (HAProxy needs it at start), group 99 may read. */
+export async function makeSharedHotcertDir(parent: string): Promise<{ dir: string; bundlesDir: string; crtListPath: string }> {
+  const dir = join(parent, 'hotcert');
+  await mkdir(dir, { recursive: true });
+  await chown(dir, 0, HAPROXY_UID);
+  await chmod(dir, 0o750);
+  await chmod(parent, 0o755);
+  const crtListPath = join(dir, 'crt-list.txt');
+  await writeFile(crtListPath, '', { mode: 0o644 });
+  return { dir, bundlesDir: join(dir, 'certs'), crtListPath };
+}

@@ -1,0 +1,183 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestCertbot } from '../helpers/certbot.js';
+import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
+import { startPebble, type TestPebble } from '../helpers/pebble.js';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
+import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * HAProxy in containers laid out like the official image (uid 99), reached each way hotcert offers: the socket on a
+ * shared directory, a TCP socket on the container's address (looked up through the Docker API), and docker exec
+ * of socat or, in an image without socat, perl. Real certbot lineages, real TLS handshakes against the containers.
+ */
+describe('hotcert sync to HAProxy containers, through each transport', () => {
+  const prefix = `hotcert-t${process.pid}`;
+  let temp: TempDir;
+  let pebble: TestPebble;
+  let certbot: TestCertbot;
+  let shared: Awaited<ReturnType<typeof makeSharedHotcertDir>>;
+  const containers: Record<string, HaproxyContainer> = {};
+  const outputs: CliResult[] = [];
+
+  const writeConfig = async (file: string, targets: readonly string[], extra: readonly string[] = []): Promise<string> => {
+    const path = join(temp.path, file);
+    await writeFile(
+      path,
+      [
+        `letsencrypt: { dir: ${certbot.configDir} }`,
+        `bundles: { dir: ${shared.bundlesDir}, group: 99, mode: "0640" }`,
+        `crtList: { file: ${shared.crtListPath} }`,
+        'targets:',
+        ...targets,
+        ...extra,
+        '',
+      ].join('\n'),
+    );
+    return path;
+  };
+  const containerTarget = (name: string, container: string, runtime: string, more: readonly string[] = []): string[] => [
+    `  - name: ${name}`,
+    `    runtime: ${runtime}`,
+    `    docker: { container: ${container}${more.length > 0 ? `, ${more.join(', ')}` : ''} }`,
+    `    crtList: ${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt`,
+    `    bundlesDir: ${HOTCERT_DIR_IN_CONTAINER}/certs`,
+  ];
+  let configFile: string;
+
+  const hotcert = async (...args: string[]): Promise<CliResult> => {
+    const result = await runHotcert(args, { HOTCERT_LOG_FORMAT: 'text' });
+    outputs.push(result);
+    return result;
+  };
+  const servedBy = async (container: HaproxyContainer, host: string): Promise<string> =>
+    (await probeServedCertificate(TLS_PORT, host, 5000, await container.address())).serial;
+
+  beforeAll(async () => {
+    temp = await makeTempDir('docker-targets');
+    pebble = await startPebble(temp.path);
+    certbot = new TestCertbot(pebble, temp.path);
+    shared = await makeSharedHotcertDir(temp.path);
+    const specs = [
+      ['shared', 'socat'],
+      ['tcp', 'socat'],
+      ['socat', 'socat'],
+      ['perl', 'perl'],
+    ] as const;
+    for (const [role, client] of specs) {
+      containers[role] = await startHaproxyContainer({ name: `${prefix}-${role}`, client, hotcertDir: shared.dir });
+    }
+    configFile = await writeConfig('hotcert.yaml', [
+      ...containerTarget('shared', `${prefix}-shared`, `unix:${containers.shared?.socketPath}`),
+      ...containerTarget('tcp', `${prefix}-tcp`, 'container-tcp:9999'),
+      ...containerTarget('socat', `${prefix}-socat`, 'exec:/var/run/haproxy/admin.sock'),
+      ...containerTarget('perl', `${prefix}-perl`, 'exec:/var/run/haproxy/admin.sock'),
+    ]);
+    await certbot.issue({ name: 'site', domains: ['site.test', 'www.site.test'] });
+  });
+
+  afterAll(async () => {
+    for (const container of Object.values(containers)) await container.remove();
+    await pebble?.stop();
+    await temp?.remove();
+  });
+
+  afterEach(() => {
+    const state = expect.getState();
+    if (state.assertionCalls !== state.numPassingAsserts) {
+      for (const result of outputs) process.stdout.write(`--- hotcert exit ${result.code}\n${result.stdout}${result.stderr}\n`);
+    }
+    outputs.length = 0;
+  });
+
+  it('check-config: every container is reached, and its HAProxy (uid 99) can read the crt-list hotcert writes', async () => {
+    const result = await hotcert('check-config', '--config', configFile);
+    expect(result.code).toBe(0);
+    for (const role of ['shared', 'tcp', 'socat', 'perl']) {
+      expect(result.stdout).toMatch(new RegExp(`target ${role}.*HAProxy 2\\.6`));
+      expect(result.stdout).toContain(`container ${prefix}-${role} (user haproxy) reads the crt-list ${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt`);
+    }
+  });
+
+  it('sync adds a new lineage to every container, each transport, and each serves it in a TLS handshake', async () => {
+    const result = await hotcert('sync', '--config', configFile);
+    expect(result.code).toBe(0);
+    const expected = await certbot.liveSerial('site');
+    for (const [role, container] of Object.entries(containers)) {
+      expect({ role, serial: await servedBy(container, 'www.site.test') }).toEqual({ role, serial: expected });
+    }
+    expect(result.stderr.match(/certificate added/g)).toHaveLength(4);
+  });
+
+  it('sync hot-swaps a renewal into every container (same worker: no reload)', async () => {
+    const workers = await Promise.all(Object.values(containers).map(async (container) => /Pid: (\d+)/.exec(await container.command('show info'))?.[1]));
+    await certbot.renew(['site']);
+    const result = await hotcert('sync', '--config', configFile);
+    expect(result.code).toBe(0);
+    const expected = await certbot.liveSerial('site');
+    for (const [role, container] of Object.entries(containers)) {
+      expect({ role, serial: await servedBy(container, 'site.test') }).toEqual({ role, serial: expected });
+    }
+    expect(await Promise.all(Object.values(containers).map(async (container) => /Pid: (\d+)/.exec(await container.command('show info'))?.[1]))).toEqual(workers);
+    expect(result.stderr.match(/certificate deployed/g)).toHaveLength(4);
+  });
+
+  it('what a container restart loads from disk is what was swapped in (files kept in step)', async () => {
+    const container = containers.perl as HaproxyContainer;
+    await docker('restart', '-t', '5', container.name);
+    await container.ready();
+    expect(await servedBy(container, 'site.test')).toBe(await certbot.liveSerial('site'));
+  });
+
+  it('check-config names the container and the bundle its HAProxy cannot read (a root-only 0600 bundle)', async () => {
+    const bundle = join(shared.bundlesDir, 'site.pem');
+    await chmod(bundle, 0o600);
+    try {
+      const result = await hotcert('check-config', '--config', configFile);
+      expect(result.code).toBe(69);
+      expect(result.stdout).toContain(`container ${prefix}-socat (user haproxy) cannot read 1 of 2 bundle paths, e.g. ${HOTCERT_DIR_IN_CONTAINER}/certs/site.pem`);
+      expect(result.stdout).toContain('bundles.group');
+    } finally {
+      await chmod(bundle, 0o640);
+    }
+  });
+
+  it('a stopped container is reported by name; the other targets are still deployed to', async () => {
+    const stopped = containers.tcp as HaproxyContainer;
+    await docker('stop', '-t', '5', stopped.name);
+    try {
+      await certbot.renew(['site']);
+      const result = await hotcert('sync', '--config', configFile);
+      expect(result.code).toBe(69);
+      expect(result.stderr).toContain(`container ${prefix}-tcp is not running`);
+      const expected = await certbot.liveSerial('site');
+      for (const role of ['shared', 'socat', 'perl']) {
+        expect({ role, serial: await servedBy(containers[role] as HaproxyContainer, 'site.test') }).toEqual({ role, serial: expected });
+      }
+    } finally {
+      await docker('start', stopped.name);
+      await stopped.ready();
+    }
+  });
+
+  it('reload fallback: with no usable runtime API the files are written and the container reloaded, reported as such', async () => {
+    const container = await startHaproxyContainer({ name: `${prefix}-nosock`, client: 'socat', hotcertDir: shared.dir, noStatsSocket: true });
+    containers.nosock = container;
+    const fallbackConfig = await writeConfig(
+      'fallback.yaml',
+      containerTarget('nosock', container.name, 'exec:/var/run/haproxy/admin.sock', [`reloadFallback: { tlsPort: ${TLS_PORT}, timeoutMs: 20000 }`]),
+    );
+    await waitFor(async () => (await servedBy(container, 'site.test')) === (await certbot.liveSerial('site')), { timeoutMs: 10_000, what: 'the new container to serve the files' });
+    await certbot.renew(['site']);
+    const result = await hotcert('sync', '--config', fallbackConfig);
+    expect(result.code).toBe(0);
+    expect(await servedBy(container, 'site.test')).toBe(await certbot.liveSerial('site'));
+    expect(result.stderr).toMatch(/reload fallback: .*container=hotcert-t\d+-nosock.*signal=SIGUSR2/);
+    expect(result.stderr).toMatch(/certificate deployed by reloading the container.*lineage=site.*outcome=reloaded/);
+    expect(result.stderr).not.toMatch(/certificate deployed\b(?! by reloading)/);
+    delete containers.nosock;
+    await container.remove();
+  });
+});
