@@ -22,6 +22,9 @@ const IDLE_RETRY_MS = 1000;
  * - A connection held across a reload keeps talking to the old worker, whose changes die with it (seen on 2.6.12).
  *   So at most once per `workerCheckMs` the session's worker Pid is compared with the Pid a fresh connection
  *   reaches, and the session is reopened when they differ. Requests with `fresh: true` always use a new connection.
+ * - An open CLI session holds a stopping worker: `docker stop` of an HAProxy container waited its whole timeout
+ *   and then killed it (seen on 2.6.12), and after a reload the old worker stays until the session ends. So a
+ *   session is closed once it was idle for `idleCloseMs`: it serves bursts, not the quiet time between them.
  */
 export class PromptTransport implements RuntimeTransport {
   readonly address: string;
@@ -29,11 +32,14 @@ export class PromptTransport implements RuntimeTransport {
   private session: PromptSession | undefined;
   /** Requests take turns: a session carries one at a time, whoever sends them (slot, target checks, status). */
   private turn: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly endpoint: RuntimeEndpoint,
     private readonly timeoutMs: number,
     private readonly workerCheckMs = 1000,
+    private readonly idleCloseMs = 500,
   ) {
     this.address = endpoint.address;
     this.oneShot = new SocketTransport(endpoint, timeoutMs);
@@ -53,12 +59,23 @@ export class PromptTransport implements RuntimeTransport {
   // connection closed. HAProxy only closes a session that sent it nothing, so such a request was never run and is
   // sent once more on a new session. A request on a busy session that fails this way is reported as it is.
   private withSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {
+    clearTimeout(this.idleTimer);
+    this.waiting += 1;
     const result = this.turn.then(() => this.onSession(request));
     this.turn = result.then(
-      () => undefined,
-      () => undefined,
+      () => this.afterRequest(),
+      () => this.afterRequest(),
     );
     return result;
+  }
+
+  private afterRequest(): void {
+    this.waiting -= 1;
+    if (this.waiting > 0 || !this.session) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.waiting === 0) this.close();
+    }, this.idleCloseMs);
+    this.idleTimer.unref();
   }
 
   private async onSession<T>(request: (session: PromptSession) => Promise<T>): Promise<T> {

@@ -1,0 +1,138 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestCertbot } from '../helpers/certbot.js';
+import { docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { HOTCERT_BIN } from '../helpers/hotcert-cli.js';
+import { startPebble, type TestPebble } from '../helpers/pebble.js';
+import { startProcess, type TrackedProcess } from '../helpers/processes.js';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
+import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * `hotcert run` with a label target: every running container carrying the label is a target. The containers are
+ * runtime-only (they do not mount hotcert's files and start with an empty crt-list), so whatever they serve came
+ * from hotcert through the runtime API, and a container that restarts or reloads serves nothing until hotcert
+ * resyncs it. The periodic target check is slowed to ten minutes: only Docker events can explain a quick resync.
+ */
+describe('hotcert run with containers found by label, driven by Docker events', () => {
+  const prefix = `hotcert-d${process.pid}`;
+  const label = `hotcert.test.group=${prefix}`;
+  let temp: TempDir;
+  let pebble: TestPebble;
+  let certbot: TestCertbot;
+  let daemon: TrackedProcess;
+  const containers = new Map<string, HaproxyContainer>();
+
+  const startMember = async (name: string): Promise<HaproxyContainer> => {
+    const container = await startHaproxyContainer({ name: `${prefix}-${name}`, labels: [label] });
+    containers.set(name, container);
+    return container;
+  };
+  const served = async (container: HaproxyContainer, host: string): Promise<string | undefined> =>
+    probeServedCertificate(TLS_PORT, host, 2000, await container.address()).then(
+      (certificate) => certificate.serial,
+      () => undefined,
+    );
+  const expectServedSoon = async (container: HaproxyContainer, lineage: string, host: string, timeoutMs = 15_000): Promise<void> => {
+    const expected = await certbot.liveSerial(lineage);
+    await waitFor(async () => (await served(container, host)) === expected, { timeoutMs, what: `${container.name} to serve ${host} with ${expected}` });
+  };
+  const waitForLog = async (pattern: RegExp, from: number, timeoutMs = 15_000): Promise<void> => {
+    await waitFor(() => pattern.test(daemon.output().slice(from)), { timeoutMs, what: `hotcert to log ${pattern}` });
+  };
+
+  beforeAll(async () => {
+    temp = await makeTempDir('docker-daemon');
+    pebble = await startPebble(temp.path);
+    certbot = new TestCertbot(pebble, temp.path);
+    const shared = await makeSharedHotcertDir(temp.path);
+    await startMember('one');
+    await startMember('two');
+    await certbot.issue({ name: 'site', domains: ['site.test'] });
+    const configFile = join(temp.path, 'hotcert.yaml');
+    await writeFile(
+      configFile,
+      [
+        `letsencrypt: { dir: ${certbot.configDir} }`,
+        `bundles: { dir: ${shared.bundlesDir} }`,
+        `crtList: { file: ${shared.crtListPath} }`,
+        `state: { file: ${join(temp.path, 'state.json')} }`,
+        'targets:',
+        '  - name: edge',
+        '    runtime: container-tcp:9999',
+        '    runtimeOnly: true',
+        `    docker: { label: "${label}" }`,
+        '    crtList: /usr/local/etc/haproxy/conf/crt-list.txt',
+        '    bundlesDir: /usr/local/etc/haproxy/certs',
+        'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 600000 }',
+        '',
+      ].join('\n'),
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+    daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    await waitForLog(/hotcert running: first full sync attempted/, 0, 30_000);
+  });
+
+  afterAll(async () => {
+    if (daemon?.isRunning()) await daemon.stop('SIGTERM', 5000);
+    for (const container of containers.values()) await container.remove();
+    await pebble?.stop();
+    await temp?.remove();
+  });
+
+  afterEach(() => {
+    const state = expect.getState();
+    if (state.assertionCalls !== state.numPassingAsserts) process.stdout.write(`--- hotcert run output\n${daemon.output()}\n`);
+  });
+
+  it('both containers carrying the label are targets and serve the lineage', async () => {
+    expect(daemon.output()).toMatch(new RegExp(`certificate added.*target=edge/${prefix}-one`));
+    expect(daemon.output()).toMatch(new RegExp(`certificate added.*target=edge/${prefix}-two`));
+    for (const container of containers.values()) await expectServedSoon(container, 'site', 'site.test', 1000);
+  });
+
+  it('a renewal by certbot is served by both', async () => {
+    await certbot.renew(['site']);
+    for (const container of containers.values()) await expectServedSoon(container, 'site', 'site.test');
+  });
+
+  it('a stopped and started container (it lost every runtime change) is resynced on its start event', async () => {
+    const from = daemon.output().length;
+    const one = containers.get('one') as HaproxyContainer;
+    // An open CLI session would hold HAProxy's graceful stop until Docker's timeout and its SIGKILL (exit 137).
+    await docker('stop', '-t', '10', one.name);
+    expect((await docker('inspect', '-f', '{{.State.ExitCode}}', one.name)).trim()).toBe('0');
+    await docker('start', one.name);
+    await waitForLog(new RegExp(`target container started; resyncing it.*target=edge/${one.name}`), from);
+    await expectServedSoon(one, 'site', 'site.test');
+  });
+
+  it('a container started after hotcert is picked up and served', async () => {
+    const from = daemon.output().length;
+    const three = await startMember('three');
+    await waitForLog(new RegExp(`container target found.*target=edge/${three.name}`), from);
+    await expectServedSoon(three, 'site', 'site.test');
+  });
+
+  it('a reload signal someone else sends (docker kill -s USR2) is treated as a reload: the new worker is resynced', async () => {
+    const from = daemon.output().length;
+    const two = containers.get('two') as HaproxyContainer;
+    const workerBefore = /Pid: (\d+)/.exec(await two.command('show info'))?.[1];
+    await docker('kill', '-s', 'USR2', two.name);
+    await waitForLog(new RegExp(`reload signal.*target=edge/${two.name}`), from);
+    await expectServedSoon(two, 'site', 'site.test');
+    expect(/Pid: (\d+)/.exec(await two.command('show info'))?.[1]).not.toBe(workerBefore);
+  });
+
+  it('a removed container stops being a target; the others keep being served', async () => {
+    const from = daemon.output().length;
+    const three = containers.get('three') as HaproxyContainer;
+    await three.remove();
+    containers.delete('three');
+    await waitForLog(new RegExp(`container target removed.*target=edge/${three.name}`), from);
+    await certbot.renew(['site']);
+    for (const container of containers.values()) await expectServedSoon(container, 'site', 'site.test');
+    expect(daemon.output().slice(from)).not.toMatch(new RegExp(`deploy failed.*${three.name}`));
+  });
+});
