@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import { readFileIfExists, writeFileAtomic } from './bundle/atomic-file.js';
 import { createDirectory } from './bundle/create-directory.js';
 import { resolveOwnership } from './bundle/resolve-ownership.js';
 import { workerAssessor } from './certbot/lineage-assessor.js';
@@ -37,11 +38,18 @@ export interface App {
   sync(options: DeployOptions): Promise<SyncReport>;
 }
 
-/** hotcert's own directories (bundles, the crt-list's), created on first start, mode 0750, in bundles.group. */
-async function createOwnDirectories(config: Config): Promise<void> {
+/**
+ * hotcert's own directories (bundles, the crt-list's), created on first start, mode 0750, in bundles.group; and an
+ * empty crt-list file when there is none, because HAProxy refuses to start on a `crt-list` it cannot open: with
+ * `strict-sni` it starts on an empty one, and hotcert fills it at runtime.
+ */
+async function createOwnFiles(config: Config): Promise<void> {
   const { gid } = await resolveOwnership(config.bundles);
   await createDirectory(config.bundles.dir, 0o750, gid);
   await createDirectory(dirname(config.crtList.file), 0o750, gid);
+  if ((await readFileIfExists(config.crtList.file)) === undefined) {
+    await writeFileAtomic(config.crtList.file, '', { mode: 0o644, ...(gid === undefined ? {} : { gid }) });
+  }
 }
 
 /** How a target is reached: its own socket, a container's TCP socket looked up on each connect, or docker exec. */
@@ -66,7 +74,7 @@ export function createApp(config: Config, log: Logger): App {
     SyncEngine.create(config, log, targets, clientFor, assessor, undefined, fallbacks);
   return {
     createDaemon: async () => {
-      await createOwnDirectories(config);
+      await createOwnFiles(config);
       const assessor = newAssessor();
       const targets = await expandTargets(config.targets, docker);
       const engine = await newEngine(targets, assessor);
@@ -108,7 +116,7 @@ export function createApp(config: Config, log: Logger): App {
     sync: async (options) => {
       const lock = new ProcessLock(dirname(config.crtList.file));
       if (!options.dryRun) {
-        await createOwnDirectories(config);
+        await createOwnFiles(config);
         await lock.acquire();
       }
       let engine: SyncEngine | undefined;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,6 +21,16 @@ export async function docker(...args: string[]): Promise<string> {
   } catch (error) {
     const failure = error as { stderr?: string; message: string };
     throw new Error(`docker ${args.slice(0, 3).join(' ')} failed: ${failure.stderr?.trim() || failure.message}`);
+  }
+}
+
+/** A container's output: stdout and stderr as `docker logs` replays them (hotcert logs to stderr). */
+export async function containerLogs(name: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await run('docker', ['logs', name], { maxBuffer: 64 * 1024 * 1024 });
+    return stdout + stderr;
+  } catch (error) {
+    return (error as Error).message;
   }
 }
 
@@ -121,7 +131,7 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
     command: (line) => runtimeCommand(socketPath, line),
     ready: async () => {
       const check = options.noStatsSocket
-        ? async () => (await docker('logs', options.name).then(() => docker('inspect', '-f', '{{.State.Running}}', options.name))).trim() === 'true'
+        ? async () => (await docker('inspect', '-f', '{{.State.Running}}', options.name)).trim() === 'true'
         : async () => (await runtimeCommand(socketPath, 'show info')).includes('Version:');
       await waitFor(check, { timeoutMs: 20_000, what: `HAProxy in container ${options.name} to answer` });
     },
@@ -131,7 +141,7 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
     },
   };
   await container.ready().catch(async (error: unknown) => {
-    const logs = await docker('logs', options.name).catch(() => '');
+    const logs = await containerLogs(options.name);
     await container.remove();
     throw new Error(`${(error as Error).message}\n${logs}`);
   });
@@ -148,4 +158,23 @@ export async function makeSharedHotcertDir(parent: string): Promise<{ dir: strin
   const crtListPath = join(dir, 'crt-list.txt');
   await writeFile(crtListPath, '', { mode: 0o644 });
   return { dir, bundlesDir: join(dir, 'certs'), crtListPath };
+}
+
+/** The repository root, where the Dockerfile is. */
+export const REPO_ROOT = join(HERE, '..', '..');
+
+/**
+ * Builds the project's real Dockerfile. Its base image cannot be pulled here: when it is missing, a stand-in built
+ * from this host's node and npm takes its name (and is removed with the other test images).
+ */
+export async function buildSidecarImage(tag: string): Promise<void> {
+  const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+  if (!base) throw new Error('the Dockerfile names no NODE_IMAGE');
+  const present = await docker('image', 'inspect', base).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('bash', [join(HERE, '..', 'docker', 'build-node-image.sh'), base], { maxBuffer: 16 * 1024 * 1024 });
+  await docker('build', '--quiet', '--force-rm', '--label', TEST_LABEL, '-t', tag, REPO_ROOT);
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds a stand-in for the Node base image the Dockerfile names, from this host's node and npm and the libraries
+# ldd lists (no registry is needed), so the real Dockerfile builds unchanged. It has what the Dockerfile's steps
+# run: sh, a few coreutils, node, npm. When the host trusts an extra CA through NODE_EXTRA_CA_CERTS (a
+# TLS-intercepting proxy), the image carries it too, or npm ci inside the build fails.
+# Usage: build-node-image.sh TAG
+set -euo pipefail
+tag=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+R=$work/rootfs
+mkdir -p "$R"/usr/{bin,sbin,lib,lib64} "$R"/usr/local/{bin,lib} "$R"/etc/ssl/certs "$R"/root "$R"/home/node
+mkdir -m 1777 "$R/tmp"
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$R/$d"; done
+
+copy_with_libs() {
+  local binary=$1 path
+  for path in "$binary" $(ldd "$binary" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+    mkdir -p "$R$(dirname "$path")"
+    cp -L "$path" "$R$path"
+  done
+}
+
+copy_with_libs "$(command -v node)"
+mv "$R$(command -v node)" "$R/usr/local/bin/node"
+for tool in dash ln mkdir rm cat ls env chmod cp mv; do copy_with_libs "$(command -v "$tool")"; done
+ln -s dash "$R/usr/bin/sh"
+cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$R/usr/local/lib/npm"
+ln -s ../lib/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
+ln -s ../lib/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
+cp -L /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
+extra_ca=
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp -L "$NODE_EXTRA_CA_CERTS" "$R/etc/ssl/certs/extra-ca.pem"
+  extra_ca='ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/extra-ca.pem'
+fi
+printf 'root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' > "$R/etc/passwd"
+printf 'root:x:0:\nnode:x:1000:\n' > "$R/etc/group"
+chown 1000:1000 "$R/home/node"
+
+mkdir "$work/context"
+tar --numeric-owner -C "$R" -cf "$work/context/rootfs.tar" .
+cat > "$work/context/Dockerfile" <<DOCKERFILE
+FROM scratch
+ADD rootfs.tar /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NODE_VERSION=$(node -p process.versions.node)
+$extra_ca
+CMD ["node"]
+DOCKERFILE
+docker build --quiet --force-rm --label hotcert.test=1 -t "$tag" "$work/context" >/dev/null
