@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { packageRoot } from './hotcert-cli.js';
 import { runtimeCommand } from './runtime-socket.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
-const HERE = fileURLToPath(new URL('.', import.meta.url));
-const BUILD_HAPROXY_IMAGE = join(HERE, '..', 'docker', 'build-haproxy-image.sh');
+/** The repository root, where the Dockerfile is (found from test/ or from a compiled copy in dist-bench/). */
+export const REPO_ROOT = packageRoot();
+const BUILD_HAPROXY_IMAGE = join(REPO_ROOT, 'test', 'docker', 'build-haproxy-image.sh');
 
 /** Every image and container a test creates carries it; the global teardown removes them all. */
 export const TEST_LABEL = 'hotcert.test=1';
@@ -160,9 +161,6 @@ export async function makeSharedHotcertDir(parent: string): Promise<{ dir: strin
   return { dir, bundlesDir: join(dir, 'certs'), crtListPath };
 }
 
-/** The repository root, where the Dockerfile is. */
-export const REPO_ROOT = join(HERE, '..', '..');
-
 /**
  * Builds the project's real Dockerfile. Its base image cannot be pulled here: when it is missing, a stand-in built
  * from this host's node and npm takes its name (and is removed with the other test images).
@@ -175,6 +173,6 @@ export async function buildSidecarImage(tag: string): Promise<void> {
     () => true,
     () => false,
   );
-  if (!present) await run('bash', [join(HERE, '..', 'docker', 'build-node-image.sh'), base], { maxBuffer: 16 * 1024 * 1024 });
+  if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-node-image.sh'), base], { maxBuffer: 16 * 1024 * 1024 });
   await docker('build', '--quiet', '--force-rm', '--label', TEST_LABEL, '-t', tag, REPO_ROOT);
 }

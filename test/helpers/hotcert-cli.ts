@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { runCommand } from './processes.js';
 
 /** The package root: the nearest directory above this file with a package.json (from test/ or a compiled copy). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;

@@ -78,7 +78,7 @@ describe('hotcert sync with bad input', () => {
     expect(result.code).toBe(69);
     expect(result.stderr).toMatch(/certificate added lineage=good target=edge/);
     expect((await probeServedCertificate(haproxy.port, 'good.test')).serial).toBe(await certbot.liveSerial('good'));
-    expect(result.stderr).toMatch(/sync finished: not everything is in sync lineages=9 targets=1 deployed=0 added=1 unchanged=0 not_ready=0 held=0 failed=8/);
+    expect(result.stderr).toMatch(/sync finished: not everything is in sync lineages=9 targets=1 deployed=0 added=1 reloaded=0 unchanged=0 not_ready=0 held=0 failed=8/);
   });
 
   it.each<[string, RegExp]>([
