@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
 # Builds a Debian 12 image that boots systemd as PID 1 (run it with --cap-add SYS_ADMIN --cgroupns=private
 # --tmpfs /run --tmpfs /run/lock; --privileged is not needed), with haproxy (Debian's package and unit), socat,
-# certbot, pebble, and this host's Node.js under /usr/local as an operator would install it from nodejs.org.
-# The debootstrap rootfs is the slow part (minutes): it is kept as a tarball, with the .debs, in the cache
-# directory (HOTCERT_TEST_CACHE, default /var/cache/hotcert-test) and reused while the package list is unchanged.
+# certbot, pebble, and this host's Node.js under /usr/local, as an operator installs it from nodejs.org.
+# Building takes minutes (debootstrap, then apt), so two things are kept in the cache directory
+# (HOTCERT_TEST_CACHE, default /var/cache/hotcert-test): the debootstrap rootfs, and the finished image as a
+# `docker save` tarball, keyed by this script and the host's node; a later run loads it in seconds.
 # Usage: build-systemd-image.sh TAG
 set -euo pipefail
 tag=$1
 cache=${HOTCERT_TEST_CACHE:-/var/cache/hotcert-test}
-packages=systemd,systemd-sysv,dbus,procps,ca-certificates,openssl,haproxy,socat,certbot,pebble,python3-minimal
-key=$(printf '%s bookworm minbase v1' "$packages" | sha256sum | cut -c1-12)
-rootfs_tar=$cache/systemd-rootfs-$key.tar
 mkdir -p "$cache/debs"
+key=$(cat "$0" "$(command -v node)" | sha256sum | cut -c1-16)
+image_tar=$cache/systemd-image-$key.tar
+if [ -s "$image_tar" ]; then
+  docker load -q -i "$image_tar" >/dev/null
+  docker tag "hotcert-cache/systemd:$key" "$tag"
+  docker rmi "hotcert-cache/systemd:$key" >/dev/null
+  exit 0
+fi
 
+rootfs_tar=$cache/debian-bookworm-minbase.tar
 if [ ! -s "$rootfs_tar" ]; then
   if ! command -v debootstrap >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   fi
   rootfs=$(mktemp -d)
-  trap 'rm -rf "$rootfs"' EXIT
-  debootstrap --variant=minbase --include="$packages" --cache-dir="$cache/debs" bookworm "$rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 \
-    || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+  debootstrap --variant=minbase --cache-dir="$cache/debs" bookworm "$rootfs" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 \
+    || { tail -20 "$cache/debootstrap.log" >&2; rm -rf "$rootfs"; exit 1; }
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  # Services must not start while packages are installed into the image (Debian's policy-rc.d convention).
+  printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d" && chmod 755 "$rootfs/usr/sbin/policy-rc.d"
   tar --numeric-owner -C "$rootfs" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
   rm -rf "$rootfs"
-  trap - EXIT
 fi
 
 work=$(mktemp -d)
@@ -46,8 +53,12 @@ tar --numeric-owner -C "$work/node" -cf "$work/node.tar" .
 cat > "$work/Dockerfile" <<DOCKERFILE
 FROM scratch
 ADD rootfs.tar /
-ADD node.tar /
 ENV container=docker PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+       systemd systemd-sysv dbus procps ca-certificates openssl haproxy socat certbot pebble >/dev/null \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/sbin/policy-rc.d
+ADD node.tar /
 ${extra_ca:+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt}
 # Units that have no business in a container (consoles, clock, read-only root remounts, first-boot wizard) are
 # masked; haproxy is disabled until the test has written its configuration.
@@ -58,4 +69,8 @@ RUN systemctl mask getty.target console-getty.service systemd-timesyncd.service 
 STOPSIGNAL SIGRTMIN+3
 CMD ["/lib/systemd/systemd"]
 DOCKERFILE
-docker build --quiet --force-rm --label hotcert.test=1 -t "$tag" "$work" >/dev/null
+docker build --quiet --force-rm --label hotcert.test=1 -t "hotcert-cache/systemd:$key" "$work" >/dev/null
+docker save -o "$image_tar.tmp" "hotcert-cache/systemd:$key" && mv "$image_tar.tmp" "$image_tar"
+find "$cache" -maxdepth 1 -name 'systemd-image-*.tar' ! -name "$(basename "$image_tar")" -delete
+docker tag "hotcert-cache/systemd:$key" "$tag"
+docker rmi "hotcert-cache/systemd:$key" >/dev/null

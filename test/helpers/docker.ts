@@ -176,3 +176,26 @@ export async function buildSidecarImage(tag: string): Promise<void> {
   if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-node-image.sh'), base], { maxBuffer: 16 * 1024 * 1024 });
   await docker('build', '--quiet', '--force-rm', '--label', TEST_LABEL, '-t', tag, REPO_ROOT);
 }
+
+/** The image that boots systemd as PID 1, with haproxy, certbot, pebble and Node (cached between runs). */
+export async function systemdImage(): Promise<string> {
+  const tag = 'hotcert-test/systemd:bookworm';
+  const present = await docker('image', 'inspect', tag).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-systemd-image.sh'), tag], { maxBuffer: 16 * 1024 * 1024 });
+  return tag;
+}
+
+/** Runs a bash script in a container; resolves with its exit code and output (never rejects on a non-zero exit). */
+export async function dockerExec(container: string, script: string, options: { workdir?: string; timeoutMs?: number } = {}): Promise<{ code: number; output: string }> {
+  const args = ['exec', ...(options.workdir ? ['-w', options.workdir] : []), container, 'bash', '-eo', 'pipefail', '-c', script];
+  try {
+    const { stdout, stderr } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000 });
+    return { code: 0, output: stdout + stderr };
+  } catch (error) {
+    const failure = error as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return { code: typeof failure.code === 'number' ? failure.code : -1, output: `${failure.stdout ?? ''}${failure.stderr ?? ''}` || failure.message };
+  }
+}
