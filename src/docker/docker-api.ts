@@ -56,6 +56,7 @@ export class DockerApi {
     const found = await this.call(`list containers labelled ${label}`, {}, () =>
       this.docker.listContainers({ filters: { label: [label], status: ['running'] } }),
     );
+    // A container removed between the list and its inspect is simply not a target any more.
     const infos = await Promise.all(found.map((entry) => this.inspect(entry.Id).catch(() => undefined)));
     return infos.filter((info): info is ContainerInfo => info !== undefined && info.running);
   }

@@ -73,7 +73,7 @@ export class ExecTransport implements RuntimeTransport {
         { runtime: this.address, container: this.container },
       );
     }
-    if (!known) this.clients.set(id, clientOf(result));
+    if (!known) this.clients.set(id, result.kind);
     return result.stdout;
   }
 
@@ -94,10 +94,6 @@ export class ExecTransport implements RuntimeTransport {
 // A missing binary is not an API error: runc's message arrives on the output stream with exit code 126 or 127.
 function clientMissing(result: ExecResult): boolean {
   return (result.exitCode === 126 || result.exitCode === 127) && /executable file not found|no such file or directory|not found/i.test(result.stdout + result.stderr);
-}
-
-function clientOf(result: ExecResult & { kind: ClientKind }): ClientKind {
-  return result.kind;
 }
 
 function firstLine(text: string): string {

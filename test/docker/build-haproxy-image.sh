@@ -13,15 +13,8 @@ mkdir -m 1777 "$R/tmp"
 for d in bin sbin lib lib64; do ln -s "usr/$d" "$R/$d"; done
 ln -s ../run "$R/var/run"
 
-copy_with_libs() {
-  local binary=$1 path
-  # mawk has no \s: match ldd's "=> /path" and its bare "/lib64/ld-linux..." lines separately. /lib is a link to
-  # usr/lib in the tree, so each library lands where the loader looks for it.
-  for path in "$binary" $(ldd "$binary" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
-    mkdir -p "$R$(dirname "$path")"
-    cp -L "$path" "$R$path"
-  done
-}
+# shellcheck source=rootfs-lib.sh
+. "$(dirname "$0")/rootfs-lib.sh"
 
 copy_with_libs /usr/sbin/haproxy
 copy_with_libs /usr/bin/dash

@@ -13,21 +13,14 @@ mkdir -p "$R"/usr/{bin,sbin,lib,lib64} "$R"/usr/local/{bin,lib} "$R"/etc/ssl/cer
 mkdir -m 1777 "$R/tmp"
 for d in bin sbin lib lib64; do ln -s "usr/$d" "$R/$d"; done
 
-copy_with_libs() {
-  local binary=$1 path
-  for path in "$binary" $(ldd "$binary" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
-    mkdir -p "$R$(dirname "$path")"
-    cp -L "$path" "$R$path"
-  done
-}
+# shellcheck source=rootfs-lib.sh
+. "$(dirname "$0")/rootfs-lib.sh"
 
 copy_with_libs "$(command -v node)"
-mv "$R$(command -v node)" "$R/usr/local/bin/node"
+rm "$R$(command -v node)"
+copy_node "$R"
 for tool in dash ln mkdir rm cat ls env chmod cp mv; do copy_with_libs "$(command -v "$tool")"; done
 ln -s dash "$R/usr/bin/sh"
-cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$R/usr/local/lib/npm"
-ln -s ../lib/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
-ln -s ../lib/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
 cp -L /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
 extra_ca=
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then

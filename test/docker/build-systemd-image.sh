@@ -10,7 +10,7 @@ set -euo pipefail
 tag=$1
 cache=${HOTCERT_TEST_CACHE:-/var/cache/hotcert-test}
 mkdir -p "$cache/debs"
-key=$(cat "$0" "$(command -v node)" | sha256sum | cut -c1-16)
+key=$(cat "$0" "$(dirname "$0")/rootfs-lib.sh" "$(command -v node)" | sha256sum | cut -c1-16)
 image_tar=$cache/systemd-image-$key.tar
 if [ -s "$image_tar" ]; then
   docker load -q -i "$image_tar" >/dev/null
@@ -37,12 +37,9 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ln "$rootfs_tar" "$work/rootfs.tar" 2>/dev/null || cp "$rootfs_tar" "$work/rootfs.tar"
-node_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-mkdir -p "$work/node/usr/local/bin" "$work/node/usr/local/lib"
-cp -L "$(command -v node)" "$work/node/usr/local/bin/node"
-cp -a "$node_dir" "$work/node/usr/local/lib/npm"
-ln -s ../lib/npm/bin/npm-cli.js "$work/node/usr/local/bin/npm"
-ln -s ../lib/npm/bin/npx-cli.js "$work/node/usr/local/bin/npx"
+# shellcheck source=rootfs-lib.sh
+. "$(dirname "$0")/rootfs-lib.sh"
+copy_node "$work/node"
 extra_ca=
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   mkdir -p "$work/node/usr/local/share/ca-certificates"
