@@ -12,4 +12,6 @@ export default function removeDockerLeftovers() {
   if (containers.length > 0) docker('rm', '-f', '-v', ...containers);
   const images = docker('images', '-q', '--filter', 'label=hotcert.test=1').split('\n').filter(Boolean);
   if (images.length > 0) docker('rmi', '-f', ...new Set(images));
+  const networks = docker('network', 'ls', '-q', '--filter', 'label=hotcert.test=1').split('\n').filter(Boolean);
+  if (networks.length > 0) docker('network', 'rm', ...networks);
 }

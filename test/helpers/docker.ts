@@ -57,6 +57,8 @@ export interface HaproxyContainerOptions {
   readonly hotcertDir?: string;
   /** Without a stats socket at all (the reload fallback's case). */
   readonly noStatsSocket?: boolean;
+  /** A user-defined network to run on instead of the default bridge. */
+  readonly network?: string;
 }
 
 /** Where the HAProxy containers see hotcert's directory. */
@@ -117,6 +119,7 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
   await docker(
     'run', '-d', '--name', options.name, '--label', TEST_LABEL,
     ...(options.labels ?? []).flatMap((label) => ['--label', label]),
+    ...(options.network ? ['--network', options.network] : []),
     '-v', `${confDir}:/usr/local/etc/haproxy/conf:ro`,
     '-v', `${socketDir}:/var/run/haproxy`,
     ...(options.hotcertDir ? ['-v', `${options.hotcertDir}:${HOTCERT_DIR_IN_CONTAINER}:ro`] : []),

@@ -1,7 +1,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
-import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
 import { runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
@@ -159,6 +159,24 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
     } finally {
       await docker('start', stopped.name);
       await stopped.ready();
+    }
+  });
+
+  it('container-tcp finds the address on a user-defined network (where NetworkSettings.IPAddress is empty)', async () => {
+    const network = `${prefix}-net`;
+    await docker('network', 'create', '--label', TEST_LABEL, network);
+    const container = await startHaproxyContainer({ name: `${prefix}-usernet`, hotcertDir: shared.dir, network });
+    try {
+      expect((await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', container.name)).trim()).toBe('');
+      const config = await writeConfig('usernet.yaml', containerTarget('usernet', container.name, 'container-tcp:9999', [`network: ${network}`]));
+      await certbot.renew(['site']);
+      const result = await hotcert('sync', '--config', config);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/certificate deployed lineage=site target=usernet/);
+      expect(await servedBy(container, 'site.test')).toBe(await certbot.liveSerial('site'));
+    } finally {
+      await container.remove();
+      await docker('network', 'rm', network);
     }
   });
 
