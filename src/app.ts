@@ -64,6 +64,19 @@ function transportFor(target: TargetConfig, docker: DockerApi | undefined): Runt
   return new ExecTransport(docker, container, runtime.path, target.timeoutMs);
 }
 
+/**
+ * The daemon's first targets. It starts without Docker too (at boot hotcert may start before dockerd): label
+ * targets are then added once Docker answers (the daemon lists them again when its event stream opens).
+ */
+async function startingTargets(config: Config, docker: DockerApi | undefined, log: Logger): Promise<TargetConfig[]> {
+  try {
+    return await expandTargets(config.targets, docker);
+  } catch (error) {
+    log.error('cannot ask Docker which containers carry the targets\' labels; they are added once it answers', { [Field.error]: error });
+    return config.targets.filter((target) => target.docker?.label === undefined);
+  }
+}
+
 export function createApp(config: Config, log: Logger): App {
   const docker = config.targets.some((target) => target.docker) ? new DockerApi(config.docker.endpoint) : undefined;
   const clientFor = (target: TargetConfig) => new RuntimeClient(target.name, transportFor(target, docker));
@@ -76,8 +89,7 @@ export function createApp(config: Config, log: Logger): App {
     createDaemon: async () => {
       await createOwnFiles(config);
       const assessor = newAssessor();
-      const targets = await expandTargets(config.targets, docker);
-      const engine = await newEngine(targets, assessor);
+      const engine = await newEngine(await startingTargets(config, docker, log), assessor);
       return new Daemon(config, { engine, assessor, ...(docker ? { docker } : {}), ...(fallbacks ? { fallback: fallbacks } : {}) }, log);
     },
     status: async (now) => {

@@ -9,7 +9,7 @@ import { parseCliArgs, USAGE, type CliArgs } from './cli/parse-args.js';
 import { readVersion } from './cli/version.js';
 import { loadConfig } from './config/load-config.js';
 import type { Config, LogFormat } from './config/schema.js';
-import { ConfigError, UsageError } from './errors.js';
+import { ConfigError, DockerError, UsageError } from './errors.js';
 import { closeLogger, createLogger, type Logger } from './log/create-logger.js';
 import { Field } from './log/fields.js';
 
@@ -58,6 +58,11 @@ async function main(argv: readonly string[]): Promise<ExitCodeValue | number> {
       // A value that validates but names something that does not exist (a user or group).
       log.error([error.message, ...error.issues.map((issue) => `  ${issue.path}: ${issue.message}`)].join('\n'), { [Field.errorCode]: error.code });
       return ExitCode.config;
+    }
+    if (error instanceof DockerError) {
+      // Docker is down or refuses: the same as an unreachable target, not a bug.
+      log.error('cannot use the Docker API', { [Field.error]: error });
+      return ExitCode.unavailable;
     }
     log.error('hotcert failed', { [Field.error]: error });
     return ExitCode.software;

@@ -7,6 +7,7 @@ import type { SyncEngine } from '../deploy/sync-engine.js';
 import type { TargetConfig } from '../config/schema.js';
 import { ContainerNotRunningError } from '../errors.js';
 import type { DockerApi } from '../docker/docker-api.js';
+import { containerTarget } from '../docker/container-targets.js';
 import { ContainerWatcher } from '../docker/container-watcher.js';
 import type { ReloadFallback } from '../docker/reload-fallback.js';
 import type { Logger } from '../log/create-logger.js';
@@ -82,6 +83,7 @@ export class Daemon {
             onRemoved: (target) => this.removeTarget(target.name),
             onResubscribed: () => {
               for (const target of this.parts.engine.targets.filter((candidate) => candidate.docker)) this.resyncTarget(target.name);
+              void this.discoverContainers();
             },
           },
           (container) => parts.fallback?.sentRecently(container) ?? false,
@@ -119,6 +121,7 @@ export class Daemon {
     await this.startMetrics();
     await this.watcher.start();
     await this.containers?.start();
+    await this.discoverContainers();
     await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, false)));
     await this.resyncAll('start');
     this.intervals.push(setInterval(() => void this.resyncAll('periodic rescan'), this.config.watch.rescanIntervalMs));
@@ -216,6 +219,25 @@ export class Daemon {
     this.parts.engine.dropSession(target.name);
     watch.down = true;
     await this.pollUntil(target.name, () => !watch.down);
+  }
+
+  /** Every running container of a label target that is not a target yet (events missed, or Docker was down). */
+  private async discoverContainers(): Promise<void> {
+    const docker = this.parts.docker;
+    if (!docker) return;
+    for (const group of this.config.targets.filter((target) => target.docker?.label !== undefined)) {
+      let containers;
+      try {
+        containers = await docker.listByLabel(group.docker?.label as string);
+      } catch (error) {
+        this.log.error('cannot list the containers of a label target; retrying when Docker answers', { [Field.target]: group.name, [Field.error]: error });
+        continue;
+      }
+      for (const container of containers) {
+        const target = containerTarget(group, container.name);
+        if (!this.targets.has(target.name)) void this.containerStarted(target);
+      }
+    }
   }
 
   private containerDied(target: TargetConfig): void {

@@ -297,7 +297,8 @@ export class SyncEngine {
   // refused a bundle (a reload would load the refused bundle's predecessor anyway).
   private async orFallback(outcome: DeployResult, prepared: PreparedLineage, context: EngineTargetContext, startedMs: number): Promise<DeployResult> {
     if (outcome.kind !== 'failed' || !isUnreachable(outcome.error) || !this.usesFallback(context)) return outcome;
-    this.log.warn('runtime API cannot be used; trying the reload fallback', { [Field.target]: context.target.name, [Field.lineage]: prepared.name, [Field.error]: outcome.error });
+    // The target's own error was logged once when it went down; per lineage this is detail.
+    this.log.debug('runtime API cannot be used; trying the reload fallback', { [Field.target]: context.target.name, [Field.lineage]: prepared.name, [Field.error]: outcome.error });
     return fallbackDeploy(prepared, context, this.fallback as ReloadFallback, startedMs);
   }
 

@@ -71,11 +71,12 @@ export class ContainerWatcher {
   private broken(error: Error): void {
     if (this.stopped) return;
     const delayMs = RESUBSCRIBE_MS[Math.min(this.failures, RESUBSCRIBE_MS.length - 1)] as number;
-    this.failures += 1;
-    this.log.error('Docker events cannot be read; container starts and reloads are noticed by the periodic target check until they can', {
+    // Once per outage as an error; the retries after it at debug, until the stream is open again.
+    this.log.log(this.failures === 0 ? 'error' : 'debug', 'Docker events cannot be read; container starts and reloads are noticed by the periodic target check until they can', {
       [Field.error]: error,
       [Field.retryInMs]: delayMs,
     });
+    this.failures += 1;
     this.retryTimer = setTimeout(() => void this.subscribe(true), delayMs);
   }
 

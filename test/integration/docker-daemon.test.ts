@@ -136,3 +136,69 @@ describe('hotcert run with containers found by label, driven by Docker events', 
     expect(daemon.output().slice(from)).not.toMatch(new RegExp(`deploy failed.*${three.name}`));
   });
 });
+
+/**
+ * At boot hotcert can start before dockerd. Here the Docker API it is given answers only later (a socat relay to
+ * the real socket, started after hotcert): the containers carrying the label must then be found and served.
+ */
+describe('hotcert run started while Docker does not answer yet', () => {
+  const prefix = `hotcert-l${process.pid}`;
+  const label = `hotcert.test.group=${prefix}`;
+  let temp: TempDir;
+  let pebble: TestPebble;
+  let certbot: TestCertbot;
+  let daemon: TrackedProcess;
+  let relay: TrackedProcess | undefined;
+  let container: HaproxyContainer;
+
+  beforeAll(async () => {
+    temp = await makeTempDir('docker-late');
+    pebble = await startPebble(temp.path);
+    certbot = new TestCertbot(pebble, temp.path);
+    const shared = await makeSharedHotcertDir(temp.path);
+    container = await startHaproxyContainer({ name: `${prefix}-one`, labels: [label] });
+    await certbot.issue({ name: 'late', domains: ['late.test'] });
+    const configFile = join(temp.path, 'hotcert.yaml');
+    await writeFile(
+      configFile,
+      [
+        `letsencrypt: { dir: ${certbot.configDir} }`,
+        `bundles: { dir: ${shared.bundlesDir} }`,
+        `crtList: { file: ${shared.crtListPath} }`,
+        `state: { file: ${join(temp.path, 'state.json')} }`,
+        `docker: { endpoint: "unix:${join(temp.path, 'docker.sock')}" }`,
+        'targets:',
+        '  - name: edge',
+        '    runtime: container-tcp:9999',
+        '    runtimeOnly: true',
+        `    docker: { label: "${label}" }`,
+        '    crtList: /usr/local/etc/haproxy/conf/crt-list.txt',
+        '    bundlesDir: /usr/local/etc/haproxy/certs',
+        '',
+      ].join('\n'),
+    );
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+    daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    await waitFor(() => /hotcert running: first full sync attempted/.test(daemon.output()), { timeoutMs: 30_000, what: 'hotcert to start' });
+  });
+
+  afterAll(async () => {
+    if (daemon?.isRunning()) await daemon.stop('SIGTERM', 5000);
+    await relay?.stop('SIGTERM', 2000);
+    await container?.remove();
+    await pebble?.stop();
+    await temp?.remove();
+  });
+
+  it('starts, says Docker does not answer, and serves the label\'s containers once it does', async () => {
+    expect(daemon.isRunning()).toBe(true);
+    expect(daemon.output()).toMatch(/cannot ask Docker which containers carry the targets' labels; they are added once it answers/);
+    relay = startProcess('docker socket relay', 'socat', [`UNIX-LISTEN:${join(temp.path, 'docker.sock')},fork`, 'UNIX-CONNECT:/var/run/docker.sock']);
+    await waitFor(() => new RegExp(`container target found.*target=edge/${container.name}`).test(daemon.output()), { timeoutMs: 20_000, what: 'hotcert to find the container' });
+    const expected = await certbot.liveSerial('late');
+    await waitFor(
+      async () => (await probeServedCertificate(TLS_PORT, 'late.test', 2000, await container.address()).then((certificate) => certificate.serial, () => undefined)) === expected,
+      { timeoutMs: 15_000, what: `late.test to be served with ${expected}` },
+    );
+  });
+});

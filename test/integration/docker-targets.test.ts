@@ -2,7 +2,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
 import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
-import { runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
+import { HOTCERT_BIN, runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
+import { startProcess } from '../helpers/processes.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
@@ -195,7 +196,25 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
     expect(result.stderr).toMatch(/reload fallback: .*container=hotcert-t\d+-nosock.*signal=SIGUSR2/);
     expect(result.stderr).toMatch(/certificate deployed by reloading the container.*lineage=site.*outcome=reloaded/);
     expect(result.stderr).not.toMatch(/certificate deployed\b(?! by reloading)/);
-    delete containers.nosock;
-    await container.remove();
+  });
+
+  it('reload fallback in hotcert run: a certbot renewal is deployed by one reload, and said to be', async () => {
+    const container = containers.nosock as HaproxyContainer;
+    const fallbackConfig = join(temp.path, 'fallback.yaml');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+    const daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', fallbackConfig], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    try {
+      await waitFor(() => /hotcert running/.test(daemon.output()), { timeoutMs: 30_000, what: 'hotcert to start' });
+      const from = daemon.output().length;
+      await certbot.renew(['site']);
+      const expected = await certbot.liveSerial('site');
+      await waitFor(async () => (await servedBy(container, 'site.test')) === expected, { timeoutMs: 30_000, what: `the container to serve ${expected}` });
+      await waitFor(() => /outcome=reloaded/.test(daemon.output().slice(from)), { timeoutMs: 10_000, what: 'the reloaded outcome' });
+      expect(daemon.output().slice(from).match(/reload fallback: the runtime API cannot be used/g)).toHaveLength(1);
+    } finally {
+      await daemon.stop('SIGTERM', 5000);
+      outputs.push({ code: 0, stdout: '', stderr: daemon.output() });
+      if (process.env.SHOW_DAEMON) process.stdout.write(daemon.output());
+    }
   });
 });
