@@ -11,9 +11,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../test/helpers/certbot.js';
 import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../test/helpers/docker.js';
-import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
+import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { startPebble } from '../test/helpers/pebble.js';
-import { startProcess } from '../test/helpers/processes.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
     await certbot.issue({ name: 'lat', domains: ['lat.test'] });
     const config = join(temp.path, 'run.yaml');
     await writeConfig(config, certbot.configDir, shared, TRANSPORTS.flatMap((transport) => targetLines(transport.role, byRole.get(transport.role) as HaproxyContainer, transport.runtime(byRole.get(transport.role) as HaproxyContainer))));
-    const daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' } });
+    const daemon = startHotcertRun(config);
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 60_000, what: 'hotcert to start' });
 
     const hookTimes = join(temp.path, 'hook-times');

@@ -8,8 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
-import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
-import { startProcess } from '../test/helpers/processes.js';
+import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
@@ -46,7 +45,7 @@ async function measure(n: number, idleSeconds: number) {
 
     process.stderr.write(`N=${n}: starting hotcert run, then ${idleSeconds} s idle…\n`);
     const startedAt = Date.now();
-    const daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' } });
+    const daemon = startHotcertRun(config);
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 300_000, intervalMs: 10, what: 'hotcert to be ready' });
     const readyS = (Date.now() - startedAt) / 1000;
     const atReady = await memoryMb(daemon.pid);

@@ -11,9 +11,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
-import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
+import { startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
-import { startProcess } from '../test/helpers/processes.js';
 import { startStack } from '../test/helpers/stack.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
       haproxy,
       extraLines: [`state: { file: ${join(temp.path, 'state.json')} }`],
     });
-    const daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' } });
+    const daemon = startHotcertRun(config);
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 120_000, what: 'hotcert to start' });
 
     const hookTimes = join(temp.path, 'hook-times');

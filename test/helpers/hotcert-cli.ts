@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from './processes.js';
+import { runCommand, startProcess, type TrackedProcess } from './processes.js';
 
 /** The package root: the nearest directory above this file with a package.json (from test/ or a compiled copy). */
 export function packageRoot(): string {
@@ -24,4 +24,13 @@ export async function runHotcert(args: readonly string[], env: NodeJS.ProcessEnv
   // A clean environment: no HOTCERT_* or JOURNAL_STREAM leaking in from the shell that runs the tests.
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
   return runCommand(process.execPath, [HOTCERT_BIN, ...args], { env: { ...base, ...env }, timeoutMs: 60_000 });
+}
+
+/**
+ * `hotcert run` as an operator starts it, in text log format, its output kept for assertions and failure reports.
+ * The test process's own HOTCERT_* variables and JOURNAL_STREAM are not passed on: only `env` configures it.
+ */
+export function startHotcertRun(configFile: string, env: NodeJS.ProcessEnv = {}): TrackedProcess {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
+  return startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], { env: { ...base, HOTCERT_LOG_FORMAT: 'text', ...env } });
 }

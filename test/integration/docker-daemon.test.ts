@@ -2,12 +2,46 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
 import { docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
-import { HOTCERT_BIN } from '../helpers/hotcert-cli.js';
+import { startHotcertRun } from '../helpers/hotcert-cli.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { startProcess, type TrackedProcess } from '../helpers/processes.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * A config whose one target is every container carrying `label`, reached over container TCP, runtime-only: the
+ * containers do not mount hotcert's files and start with an empty crt-list of their own, so whatever they serve came
+ * from hotcert through the runtime API.
+ */
+async function writeLabelTargetConfig(
+  dir: string,
+  certbot: TestCertbot,
+  shared: { bundlesDir: string; crtListPath: string },
+  label: string,
+  extraLines: readonly string[],
+): Promise<string> {
+  const configFile = join(dir, 'hotcert.yaml');
+  await writeFile(
+    configFile,
+    [
+      `letsencrypt: { dir: ${certbot.configDir} }`,
+      `bundles: { dir: ${shared.bundlesDir} }`,
+      `crtList: { file: ${shared.crtListPath} }`,
+      `state: { file: ${join(dir, 'state.json')} }`,
+      'targets:',
+      '  - name: edge',
+      '    runtime: container-tcp:9999',
+      '    runtimeOnly: true',
+      `    docker: { label: "${label}" }`,
+      '    crtList: /usr/local/etc/haproxy/conf/crt-list.txt',
+      '    bundlesDir: /usr/local/etc/haproxy/certs',
+      ...extraLines,
+      '',
+    ].join('\n'),
+  );
+  return configFile;
+}
 
 /**
  * `hotcert run` with a label target: every running container carrying the label is a target. The containers are
@@ -50,27 +84,10 @@ describe('hotcert run with containers found by label, driven by Docker events', 
     await startMember('one');
     await startMember('two');
     await certbot.issue({ name: 'site', domains: ['site.test'] });
-    const configFile = join(temp.path, 'hotcert.yaml');
-    await writeFile(
-      configFile,
-      [
-        `letsencrypt: { dir: ${certbot.configDir} }`,
-        `bundles: { dir: ${shared.bundlesDir} }`,
-        `crtList: { file: ${shared.crtListPath} }`,
-        `state: { file: ${join(temp.path, 'state.json')} }`,
-        'targets:',
-        '  - name: edge',
-        '    runtime: container-tcp:9999',
-        '    runtimeOnly: true',
-        `    docker: { label: "${label}" }`,
-        '    crtList: /usr/local/etc/haproxy/conf/crt-list.txt',
-        '    bundlesDir: /usr/local/etc/haproxy/certs',
-        'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 600000 }',
-        '',
-      ].join('\n'),
-    );
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
-    daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    const configFile = await writeLabelTargetConfig(temp.path, certbot, shared, label, [
+      'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 600000 }',
+    ]);
+    daemon = startHotcertRun(configFile);
     await waitForLog(/hotcert running: first full sync attempted/, 0, 30_000);
   });
 
@@ -158,27 +175,8 @@ describe('hotcert run started while Docker does not answer yet', () => {
     const shared = await makeSharedHotcertDir(temp.path);
     container = await startHaproxyContainer({ name: `${prefix}-one`, labels: [label] });
     await certbot.issue({ name: 'late', domains: ['late.test'] });
-    const configFile = join(temp.path, 'hotcert.yaml');
-    await writeFile(
-      configFile,
-      [
-        `letsencrypt: { dir: ${certbot.configDir} }`,
-        `bundles: { dir: ${shared.bundlesDir} }`,
-        `crtList: { file: ${shared.crtListPath} }`,
-        `state: { file: ${join(temp.path, 'state.json')} }`,
-        `docker: { endpoint: "unix:${join(temp.path, 'docker.sock')}" }`,
-        'targets:',
-        '  - name: edge',
-        '    runtime: container-tcp:9999',
-        '    runtimeOnly: true',
-        `    docker: { label: "${label}" }`,
-        '    crtList: /usr/local/etc/haproxy/conf/crt-list.txt',
-        '    bundlesDir: /usr/local/etc/haproxy/certs',
-        '',
-      ].join('\n'),
-    );
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
-    daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    const configFile = await writeLabelTargetConfig(temp.path, certbot, shared, label, [`docker: { endpoint: "unix:${join(temp.path, 'docker.sock')}" }`]);
+    daemon = startHotcertRun(configFile);
     await waitFor(() => /hotcert running: first full sync attempted/.test(daemon.output()), { timeoutMs: 30_000, what: 'hotcert to start' });
   });
 

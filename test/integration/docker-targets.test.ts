@@ -2,8 +2,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
 import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
-import { HOTCERT_BIN, runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
-import { startProcess } from '../helpers/processes.js';
+import { runHotcert, startHotcertRun, type CliResult } from '../helpers/hotcert-cli.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
@@ -201,8 +200,7 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
   it('reload fallback in hotcert run: a certbot renewal is deployed by one reload, and said to be', async () => {
     const container = containers.nosock as HaproxyContainer;
     const fallbackConfig = join(temp.path, 'fallback.yaml');
-    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
-    const daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', fallbackConfig], { env: { ...env, HOTCERT_LOG_FORMAT: 'text' } });
+    const daemon = startHotcertRun(fallbackConfig);
     try {
       await waitFor(() => /hotcert running/.test(daemon.output()), { timeoutMs: 30_000, what: 'hotcert to start' });
       const from = daemon.output().length;

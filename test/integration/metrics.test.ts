@@ -1,9 +1,9 @@
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../helpers/free-port.js';
-import { HOTCERT_BIN } from '../helpers/hotcert-cli.js';
+import { startHotcertRun } from '../helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../helpers/hotcert-config.js';
-import { startProcess, type TrackedProcess } from '../helpers/processes.js';
+import type { TrackedProcess } from '../helpers/processes.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -36,7 +36,7 @@ describe('hotcert run with metrics.listen: Prometheus metrics and /healthz', () 
       ],
     });
     await stack.certbot.issue({ name: 'site', domains: ['site.test'] });
-    daemon = startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' } });
+    daemon = startHotcertRun(config);
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 20_000, what: 'hotcert to start' });
   });
 

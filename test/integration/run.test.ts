@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
-import { HOTCERT_BIN, runHotcert } from '../helpers/hotcert-cli.js';
+import { runHotcert, startHotcertRun } from '../helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../helpers/hotcert-config.js';
-import { startProcess, type TrackedProcess } from '../helpers/processes.js';
+import type { TrackedProcess } from '../helpers/processes.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -11,14 +11,6 @@ import { waitFor } from '../helpers/wait-for.js';
 const FAST_WATCH = [
   'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 300, notReadyAlertMs: 5000 }',
 ];
-
-/** `hotcert run` as an operator runs it, with its output kept for assertions and failure reports. */
-function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): TrackedProcess {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('HOTCERT_') && key !== 'JOURNAL_STREAM'));
-  return startProcess('hotcert run', process.execPath, [HOTCERT_BIN, 'run', '--config', configFile], {
-    env: { ...base, HOTCERT_LOG_FORMAT: 'text', ...env },
-  });
-}
 
 async function waitForOutput(daemon: TrackedProcess, pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<void> {
   await waitFor(() => pattern.test(daemon.output().slice(from)) || (!daemon.isRunning() && Promise.reject(new Error(`hotcert exited:\n${daemon.output()}`))), {
@@ -48,7 +40,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
       extraLines: [...FAST_WATCH, `state: { file: ${join(stack.temp.path, 'state.json')} }`],
     });
     await stack.certbot.issue({ name: 'early', domains: ['early.test'] });
-    daemon = startDaemon(configFile);
+    daemon = startHotcertRun(configFile);
     await waitForOutput(daemon, /hotcert running: first full sync attempted/);
   });
 
@@ -178,7 +170,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     outputs.push(daemon.output());
     await stack.certbot.renew(['bulk3']);
     await second.stop();
-    daemon = startDaemon(configFile);
+    daemon = startHotcertRun(configFile);
     await waitForOutput(daemon, /hotcert running/);
     expect(await served(stack.haproxy, 'bulk3.test')).toBe(await stack.certbot.liveSerial('bulk3'));
   });
@@ -187,7 +179,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     process.kill(daemon.pid, 'SIGTERM');
     expect(await daemon.exited).toBe(0);
     outputs.push(daemon.output());
-    daemon = startDaemon(configFile, { HOTCERT_LOG_FORMAT: 'journald' });
+    daemon = startHotcertRun(configFile, { HOTCERT_LOG_FORMAT: 'journald' });
     await waitForOutput(daemon, /hotcert running/);
     process.kill(daemon.pid, 'SIGTERM');
     expect(await daemon.exited).toBe(0);
@@ -198,7 +190,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
   });
 
   it('a second hotcert refuses to start while one runs', async () => {
-    daemon = startDaemon(configFile);
+    daemon = startHotcertRun(configFile);
     await waitForOutput(daemon, /hotcert running/);
     const other = await runHotcert(['run', '--config', configFile], { HOTCERT_LOG_FORMAT: 'text' });
     expect(other.code).toBe(75);
