@@ -273,6 +273,7 @@ export class Daemon {
     this.targets.delete(name);
     void scheduler.stop(0);
     this.parts.engine.removeTarget(name);
+    this.metrics.forgetTarget(name);
   }
 
   private resyncTarget(target: string): void {

@@ -76,4 +76,9 @@ export class DaemonMetrics {
   setTargetUp(target: string, up: boolean): void {
     this.targetUp.set({ target }, up ? 1 : 0);
   }
+
+  /** A target that is gone (a removed container): its series end instead of freezing at their last value. */
+  forgetTarget(target: string): void {
+    this.targetUp.remove({ target });
+  }
 }
