@@ -134,7 +134,13 @@ export function createApp(config: Config, log: Logger): App {
       let engine: SyncEngine | undefined;
       try {
         const assessor = newAssessor();
-        engine = await newEngine(await expandTargets(config.targets, docker), assessor);
+        const targets = await expandTargets(config.targets, docker);
+        for (const group of config.targets.filter((target) => target.docker?.label !== undefined)) {
+          if (!targets.some((target) => target.name.startsWith(`${group.name}/`))) {
+            log.warn('no running container carries the label of this target: nothing to deploy to there', { [Field.target]: group.name, label: group.docker?.label ?? '' });
+          }
+        }
+        engine = await newEngine(targets, assessor);
         const report = await engine.syncAll(options).finally(() => assessor.close());
         const counts = countOutcomes(report.outcomes);
         const inSync = counts.failed + counts.held + counts['not-ready'] === 0;
