@@ -14,7 +14,7 @@ import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyCon
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { startPebble } from '../test/helpers/pebble.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
-import { makeTempDir } from '../test/helpers/temp-dir.js';
+import { makeTempDir, type TempDir } from '../test/helpers/temp-dir.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { percentile } from './lib/stats.js';
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const pebble = await startPebble(temp.path);
   const certbot = new TestCertbot(pebble, temp.path);
   const containers: HaproxyContainer[] = [];
+  const dirs: TempDir[] = [];
   try {
     const shared = await makeSharedHotcertDir(temp.path);
     const byRole = new Map<string, HaproxyContainer>();
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     for (const transport of TRANSPORTS) {
       const n = transport.role === 'socat' || transport.role === 'perl' ? Math.min(bulkExec, bulk) : bulk;
       const dir = await makeTempDir(`bench-docker-${transport.role}`);
+      dirs.push(dir);
       const own = await makeSharedHotcertDir(dir.path);
       const container = await startHaproxyContainer({ name: `${prefix}-bulk-${transport.role}`, client: transport.client, hotcertDir: own.dir });
       containers.push(container);
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const container of containers) await container.remove();
+    for (const dir of dirs) await dir.remove();
     await pebble.stop();
     await temp.remove();
     const images = (await docker('images', '-q', '--filter', 'label=hotcert.test=1')).split('\n').filter(Boolean);
