@@ -18,7 +18,7 @@ ln -s ../run "$R/var/run"
 
 copy_with_libs /usr/sbin/haproxy
 copy_with_libs /usr/bin/dash
-for tool in cat; do copy_with_libs "/usr/bin/$tool"; done
+for tool in cat sleep; do copy_with_libs "/usr/bin/$tool"; done
 mv "$R/usr/sbin/haproxy" "$R/usr/local/sbin/haproxy"
 ln -s dash "$R/usr/bin/sh"
 case $client in
