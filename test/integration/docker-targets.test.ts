@@ -124,6 +124,16 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
     expect(result.stderr.match(/certificate deployed/g)).toHaveLength(4);
   });
 
+  it('hotcert status shows each container target in sync, with the serial it serves', async () => {
+    const result = await hotcert('status', '--config', configFile, '--json');
+    expect(result.code).toBe(0);
+    const rows = (JSON.parse(result.stdout) as { rows: { lineage: string; target: string; state: string; servedSerial?: string }[] }).rows;
+    const expected = (await certbot.liveSerial('site')).replace(/^0+/, '');
+    expect(rows.map((row) => [row.target, row.lineage, row.state, row.servedSerial?.replace(/^0+/, '')]).sort()).toEqual(
+      ['perl', 'shared', 'socat', 'tcp'].map((target) => [target, 'site', 'in-sync', expected]),
+    );
+  });
+
   it('what a container restart loads from disk is what was swapped in (files kept in step)', async () => {
     const container = containers.perl as HaproxyContainer;
     await docker('restart', '-t', '5', container.name);
