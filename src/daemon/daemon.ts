@@ -259,7 +259,8 @@ export class Daemon {
   private async pollUntil(target: string, done: () => boolean): Promise<void> {
     const deadline = Date.now() + CONTAINER_SETTLE_MS;
     while (!this.stopping && this.targets.has(target) && Date.now() < deadline) {
-      await this.checkTarget(target, true);
+      // HAProxy in a container that just started needs a second or so: not answering yet is not news.
+      await this.checkTarget(target, true, Date.now() + CONTAINER_POLL_MS < deadline);
       if (done()) return;
       await new Promise((resolve) => setTimeout(resolve, CONTAINER_POLL_MS));
     }
@@ -320,7 +321,7 @@ export class Daemon {
 
   // Never rejects: every problem is logged once per change of state. Cheap while nothing changes (one `show info`
   // on a fresh connection); the full preflight runs when the target comes back or another process serves it.
-  private async checkTarget(target: string, resyncOnChange: boolean): Promise<void> {
+  private async checkTarget(target: string, resyncOnChange: boolean, quiet = false): Promise<void> {
     const watch = this.targets.get(target);
     if (!watch) return;
     let pid: number | undefined;
@@ -333,7 +334,7 @@ export class Daemon {
     const changed = watch.down || watch.pid !== pid;
     if (!problem && changed) problem = await this.parts.engine.checkTargetReady(target);
     if (problem) {
-      this.markDown(target, watch, problem);
+      this.markDown(target, watch, problem, quiet);
       return;
     }
     if (!changed) return;
@@ -354,12 +355,13 @@ export class Daemon {
     }
   }
 
-  private markDown(target: string, watch: TargetWatch, problem: Error): void {
+  private markDown(target: string, watch: TargetWatch, problem: Error, quiet = false): void {
     if (!watch.down || watch.lastProblem !== problem.message) {
-      this.log.error('target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
+      this.log.log(quiet ? 'debug' : 'error', 'target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
     }
     watch.down = true;
-    watch.lastProblem = problem.message;
+    // A problem seen quietly is not remembered as logged: if it lasts, the next check logs it.
+    watch.lastProblem = quiet ? undefined : problem.message;
     // With the reload fallback, jobs keep running while the runtime API is down: they deploy by reloading.
     const fallback =
       !(problem instanceof ContainerNotRunningError) &&
