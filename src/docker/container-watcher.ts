@@ -55,7 +55,10 @@ export class ContainerWatcher {
     if (this.stopped) return;
     try {
       this.subscription = await this.docker.subscribe(
-        (event) => void this.handle(event),
+        (event) =>
+          void this.handle(event).catch((error: unknown) =>
+            this.log.error('cannot act on a Docker event; the periodic target check covers it', { [Field.container]: event.name, [Field.error]: error }),
+          ),
         (error) => this.broken(error),
       );
       this.failures = 0;

@@ -158,7 +158,15 @@ export class DockerApi {
       for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n')) {
         const line = buffer.slice(0, end).trim();
         buffer = buffer.slice(end + 1);
-        if (line !== '') onEvent(parseEvent(line));
+        if (line === '') continue;
+        let event: ContainerEvent;
+        try {
+          event = parseEvent(line);
+        } catch {
+          // The Engine API sends one JSON object per line; a line that is not one carries nothing to act on.
+          continue;
+        }
+        onEvent(event);
       }
     });
     stream.on('error', (error: Error) => fail(new DockerError('the Docker event stream broke off', {}, { cause: error })));
