@@ -77,13 +77,13 @@ export class Daemon {
           docker,
           config.targets.filter((target) => target.docker),
           {
-            onStart: (target) => void this.containerStarted(target),
+            onStart: (target) => this.inBackground(target.name, this.containerStarted(target)),
             onDie: (target) => this.containerDied(target),
-            onReload: (target) => void this.containerReloaded(target),
+            onReload: (target) => this.inBackground(target.name, this.containerReloaded(target)),
             onRemoved: (target) => this.removeTarget(target.name),
             onResubscribed: () => {
               for (const target of this.parts.engine.targets.filter((candidate) => candidate.docker)) this.resyncTarget(target.name);
-              void this.discoverContainers();
+              this.inBackground('', this.discoverContainers());
             },
           },
           (container) => parts.fallback?.sentRecently(container) ?? false,
@@ -235,9 +235,14 @@ export class Daemon {
       }
       for (const container of containers) {
         const target = containerTarget(group, container.name);
-        if (!this.targets.has(target.name)) void this.containerStarted(target);
+        if (!this.targets.has(target.name)) this.inBackground(target.name, this.containerStarted(target));
       }
     }
+  }
+
+  // Work started from an event: whatever fails is logged; the periodic target check and rescan cover it.
+  private inBackground(target: string, work: Promise<void>): void {
+    work.catch((error: unknown) => this.log.error('cannot follow a container target\'s change', { [Field.target]: target, [Field.error]: error }));
   }
 
   private containerDied(target: TargetConfig): void {
