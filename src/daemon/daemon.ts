@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LineageAssessor } from '../certbot/lineage-assessor.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 import { ProcessLock } from '../deploy/process-lock.js';
 import type { SyncEngine } from '../deploy/sync-engine.js';
-import type { TargetConfig } from '../config/schema.js';
-import { ContainerNotRunningError } from '../errors.js';
+import { ContainerNotRunningError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import type { DockerApi } from '../docker/docker-api.js';
 import { containerTarget } from '../docker/container-targets.js';
 import { ContainerWatcher } from '../docker/container-watcher.js';
@@ -369,7 +368,7 @@ export class Daemon {
     watch.lastProblem = quiet ? undefined : problem.message;
     // With the reload fallback, jobs keep running while the runtime API is down: they deploy by reloading.
     const fallback =
-      !(problem instanceof ContainerNotRunningError) &&
+      (problem instanceof RuntimeTransportError || problem instanceof RuntimeTimeoutError) &&
       this.parts.fallback !== undefined &&
       this.parts.engine.targets.find((candidate) => candidate.name === target)?.docker?.reloadFallback !== undefined;
     this.schedulers.get(target)?.setDown(!fallback);

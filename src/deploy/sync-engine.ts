@@ -271,7 +271,7 @@ export class SyncEngine {
     const prepared = await this.prepare(name);
     return Promise.all(
       contexts.map(async (context) => {
-        if (context.down && this.usesFallback(context) && !options.dryRun) {
+        if (context.down && isUnreachable(context.down) && this.usesFallback(context) && !options.dryRun) {
           const outcome = await fallbackDeploy(prepared, context, this.fallback as ReloadFallback, startedMs);
           logOutcome(this.log, outcome);
           return outcome;
