@@ -80,17 +80,17 @@ async function startingTargets(config: Config, docker: DockerApi | undefined, lo
 export function createApp(config: Config, log: Logger): App {
   const docker = config.targets.some((target) => target.docker) ? new DockerApi(config.docker.endpoint) : undefined;
   const clientFor = (target: TargetConfig) => new RuntimeClient(target.name, transportFor(target, docker));
-  const fallbacks = docker ? new ReloadFallback(docker, log) : undefined;
+  const reloadFallback = docker ? new ReloadFallback(docker, log) : undefined;
   const newAssessor = () =>
     workerAssessor({ letsencryptDir: config.letsencrypt.dir, letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir) });
   const newEngine = async (targets: readonly TargetConfig[], assessor: ReturnType<typeof newAssessor>) =>
-    SyncEngine.create(config, log, targets, clientFor, assessor, undefined, fallbacks);
+    SyncEngine.create(config, log, targets, clientFor, assessor, undefined, reloadFallback);
   return {
     createDaemon: async () => {
       await createOwnFiles(config);
       const assessor = newAssessor();
       const engine = await newEngine(await startingTargets(config, docker, log), assessor);
-      return new Daemon(config, { engine, assessor, ...(docker ? { docker } : {}), ...(fallbacks ? { fallback: fallbacks } : {}) }, log);
+      return new Daemon(config, { engine, assessor, ...(docker ? { docker } : {}), ...(reloadFallback ? { fallback: reloadFallback } : {}) }, log);
     },
     status: async (now) => {
       const targets = (await expandTargets(config.targets, docker)).map((target) => ({ target, client: clientFor(target) }));
