@@ -55,13 +55,15 @@ async function createOwnFiles(config: Config): Promise<void> {
 /** How a target is reached: its own socket, a container's TCP socket looked up on each connect, or docker exec. */
 function transportFor(target: TargetConfig, docker: DockerApi | undefined): RuntimeTransport {
   const runtime = target.runtime;
-  if (runtime.kind === 'unix' || runtime.kind === 'tcp') return new PromptTransport(fixedEndpoint(runtime), target.timeoutMs);
+  if (runtime.kind === 'unix' || runtime.kind === 'tcp') return PromptTransport.overSocket(fixedEndpoint(runtime), target.timeoutMs);
   const container = target.docker?.container;
   if (!docker || container === undefined) throw new Error(`target ${target.name}: ${runtime.kind} needs a container`);
   if (runtime.kind === 'container-tcp') {
-    return new PromptTransport(containerTcpEndpoint(docker, container, runtime.port, target.docker?.network), target.timeoutMs);
+    return PromptTransport.overSocket(containerTcpEndpoint(docker, container, runtime.port, target.docker?.network), target.timeoutMs);
   }
-  return new ExecTransport(docker, container, runtime.path, target.timeoutMs);
+  // A prompt-mode session runs in one exec for a burst of commands; one-shot requests are an exec each.
+  const exec = new ExecTransport(docker, container, runtime.path, target.timeoutMs);
+  return new PromptTransport(exec.address, () => exec.openChannel(), exec, target.timeoutMs);
 }
 
 /**

@@ -134,6 +134,22 @@ export class DockerApi {
     }
   }
 
+  /**
+   * Starts `command` in the container with stdin attached and leaves it running: `stream` takes what is written to
+   * its stdin (and ends when the process does), `stdout` and `stderr` carry its demultiplexed output.
+   */
+  async attach(containerId: string, command: readonly string[]): Promise<{ stream: Duplex; stdout: PassThrough; stderr: PassThrough }> {
+    const subject = { container: containerId };
+    const exec = await this.call(`exec ${command[0] ?? ''} in ${containerId}`, subject, () =>
+      this.docker.getContainer(containerId).exec({ Cmd: [...command], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false }),
+    );
+    const stream = (await this.call(`start exec in ${containerId}`, subject, () => exec.start({ hijack: true, stdin: true }))) as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    return { stream, stdout, stderr };
+  }
+
   async kill(containerId: string, signal: string): Promise<void> {
     await this.call(`send ${signal} to container ${containerId}`, { container: containerId }, () => this.docker.getContainer(containerId).kill({ signal }));
   }

@@ -1,13 +1,23 @@
-import { DockerError, RuntimeTransportError } from '../errors.js';
+import { DockerError, RuntimeConnectionClosedError, RuntimeTransportError } from '../errors.js';
+import type { RuntimeChannel } from '../haproxy/runtime-channel.js';
 import { frameRequest, unframeReply } from '../haproxy/runtime-framing.js';
 import type { RuntimeRequest, RuntimeTransport } from '../haproxy/runtime-transport.js';
 import type { DockerApi, ExecResult } from './docker-api.js';
 
-// The official haproxy image has no socat; its Debian variant has perl-base (Essential), whose IO::Socket::UNIX
-// does what socat does: stdin to the socket, half-close, the reply to stdout.
-const PERL_CLIENT =
-  'use IO::Socket::UNIX; my $s = IO::Socket::UNIX->new(Peer => shift) or die "connect: $!\\n"; ' +
-  'local $/; my $in = <STDIN>; print $s $in; shutdown($s, 1); print while <$s>;';
+// The official haproxy image has no socat; its Debian variant has perl-base (Essential). This relay does what
+// `socat stdio unix-connect:PATH` does, both ways at once: stdin to the socket (half-closing it at stdin's end),
+// the socket to stdout, until HAProxy closes. So it serves one request as well as a whole prompt-mode session.
+const PERL_RELAY = [
+  'use IO::Socket::UNIX; use IO::Select;',
+  'my $s = IO::Socket::UNIX->new(Peer => shift) or die "connect: $!\\n";',
+  'my $sel = IO::Select->new(\\*STDIN, $s);',
+  'while (my @ready = $sel->can_read) { for my $h (@ready) {',
+  '  my $n = sysread($h, my $buf, 65536);',
+  '  if ($h == $s) { exit 0 unless $n; syswrite(STDOUT, $buf); }',
+  '  elsif ($n) { syswrite($s, $buf); }',
+  '  else { shutdown($s, 1); $sel->remove(\\*STDIN); }',
+  '} }',
+].join(' ');
 
 type ClientKind = 'socat' | 'perl';
 
@@ -15,8 +25,8 @@ const PROMPT = '\n> ';
 
 /**
  * The runtime API of a container reached by `docker exec` of a small client inside it: socat where the image has
- * it, else perl. Each request is one exec (about 100 ms), so this is the last resort after a shared socket or a
- * TCP socket. HAProxy answers an exec'd client as any other: the reply text is parsed the same way.
+ * it, else perl. One request is one exec (about 60 ms); a prompt-mode session (see `openChannel`) keeps one exec
+ * running for a burst of commands. This is the last resort after a shared socket or a TCP socket.
  */
 export class ExecTransport implements RuntimeTransport {
   readonly address: string;
@@ -49,13 +59,52 @@ export class ExecTransport implements RuntimeTransport {
     return replies;
   }
 
-  private async run(stdin: string): Promise<string> {
-    let id: string;
+  /** A client left running in the container, its stdin and stdout a stream to HAProxy's socket, for a session. */
+  async openChannel(): Promise<RuntimeChannel> {
+    const id = await this.containerId();
+    // The client is found by a one-shot request first: a missing binary shows only in an exec's exit code.
+    if (!this.clients.has(id)) await this.send({ line: 'show info' });
+    const kind = this.clients.get(id) ?? 'socat';
+    const attached = await this.docker.attach(id, this.command(kind)).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
+    const { stream, stdout, stderr } = attached;
+    let errorText = '';
+    stderr.on('data', (chunk: Buffer) => (errorText += chunk.toString('utf8')));
+    return {
+      write: (text) => stream.write(text),
+      close: () => stream.destroy(),
+      listen: (onData, onClosed) => {
+        let closed = false;
+        const closeWith = (reason: Error): void => {
+          if (closed) return;
+          closed = true;
+          onClosed(reason);
+        };
+        stdout.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
+        const ended = (): void =>
+          closeWith(
+            new RuntimeConnectionClosedError(`runtime API ${this.address} closed the connection${errorText ? `: ${firstLine(errorText)}` : ''}`, {
+              runtime: this.address,
+            }),
+          );
+        stream.once('end', ended);
+        stream.once('close', ended);
+        stream.once('error', (error: Error) => closeWith(new RuntimeTransportError(`runtime API ${this.address}: ${error.message}`, { runtime: this.address }, { cause: error })));
+      },
+    };
+  }
+
+  private async containerId(): Promise<string> {
     try {
-      id = (await this.docker.running(this.container)).id;
+      return (await this.docker.running(this.container)).id;
     } catch (error) {
-      throw new RuntimeTransportError(`cannot reach runtime API ${this.address}: ${(error as Error).message}`, { runtime: this.address }, { cause: error });
+      throw this.unreachable(error);
     }
+  }
+
+  private async run(stdin: string): Promise<string> {
+    const id = await this.containerId();
     const known = this.clients.get(id);
     let result = await this.exec(id, known ?? 'socat', stdin);
     if (!known && clientMissing(result)) {
@@ -77,17 +126,22 @@ export class ExecTransport implements RuntimeTransport {
     return result.stdout;
   }
 
-  private async exec(id: string, kind: ClientKind, stdin: string): Promise<ExecResult & { kind: ClientKind }> {
+  private command(kind: ClientKind): string[] {
     const timeoutSec = Math.max(1, Math.ceil(this.timeoutMs / 1000));
-    const command = kind === 'socat' ? ['socat', '-t', String(timeoutSec), 'stdio', `unix-connect:${this.socketPath}`] : ['perl', '-e', PERL_CLIENT, this.socketPath];
+    return kind === 'socat' ? ['socat', '-t', String(timeoutSec), 'stdio', `unix-connect:${this.socketPath}`] : ['perl', '-e', PERL_RELAY, this.socketPath];
+  }
+
+  private async exec(id: string, kind: ClientKind, stdin: string): Promise<ExecResult & { kind: ClientKind }> {
     try {
-      return { ...(await this.docker.exec(id, command, stdin, this.timeoutMs)), kind };
+      return { ...(await this.docker.exec(id, this.command(kind), stdin, this.timeoutMs)), kind };
     } catch (error) {
-      if (error instanceof DockerError) {
-        throw new RuntimeTransportError(`cannot reach runtime API ${this.address}: ${error.message}`, { runtime: this.address }, { cause: error });
-      }
-      throw error;
+      throw this.unreachable(error);
     }
+  }
+
+  private unreachable(error: unknown): Error {
+    if (!(error instanceof DockerError)) return error as Error;
+    return new RuntimeTransportError(`cannot reach runtime API ${this.address}: ${error.message}`, { runtime: this.address }, { cause: error });
   }
 }
 

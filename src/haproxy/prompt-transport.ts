@@ -1,10 +1,10 @@
-import { connect, type Socket } from 'node:net';
 import { RuntimeConnectionClosedError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
-import type { RuntimeAddress, RuntimeEndpoint } from './runtime-address.js';
+import type { RuntimeEndpoint } from './runtime-address.js';
+import { socketChannelOpener, type ChannelOpener, type RuntimeChannel } from './runtime-channel.js';
 import { frameRequest } from './runtime-framing.js';
 import { parseShowInfo } from './replies.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
-import { explainSocketError, SocketTransport } from './socket-transport.js';
+import { SocketTransport } from './socket-transport.js';
 
 const PROMPT = '\n> ';
 
@@ -27,22 +27,31 @@ const IDLE_RETRY_MS = 1000;
  *   session is closed once it was idle for `idleCloseMs`: it serves bursts, not the quiet time between them.
  */
 export class PromptTransport implements RuntimeTransport {
-  readonly address: string;
-  private readonly oneShot: SocketTransport;
+  private readonly oneShot: RuntimeTransport;
   private session: PromptSession | undefined;
   /** Requests take turns: a session carries one at a time, whoever sends them (slot, target checks, status). */
   private turn: Promise<unknown> = Promise.resolve();
   private waiting = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * @param open opens the session's stream; `oneShot` carries requests on a fresh connection (`fresh: true`, and
+   * the worker check), so that they reach the worker that serves now.
+   */
   constructor(
-    private readonly endpoint: RuntimeEndpoint,
+    readonly address: string,
+    private readonly open: ChannelOpener,
+    oneShot: RuntimeTransport,
     private readonly timeoutMs: number,
     private readonly workerCheckMs = 1000,
     private readonly idleCloseMs = 500,
   ) {
-    this.address = endpoint.address;
-    this.oneShot = new SocketTransport(endpoint, timeoutMs);
+    this.oneShot = oneShot;
+  }
+
+  /** A session over a unix or TCP socket (the address looked up on each connect). */
+  static overSocket(endpoint: RuntimeEndpoint, timeoutMs: number, workerCheckMs?: number): PromptTransport {
+    return new PromptTransport(endpoint.address, socketChannelOpener(endpoint, timeoutMs), new SocketTransport(endpoint, timeoutMs), timeoutMs, workerCheckMs);
   }
 
   async send(request: RuntimeRequest, options: SendOptions = {}): Promise<string> {
@@ -107,7 +116,7 @@ export class PromptTransport implements RuntimeTransport {
       }
     }
     if (!session) {
-      session = await PromptSession.open(await this.endpoint.resolve(), this.address, this.timeoutMs);
+      session = await PromptSession.open(await this.open(), this.address, this.timeoutMs);
       this.session = session;
     }
     return session;
@@ -130,32 +139,18 @@ class PromptSession {
   private open = true;
 
   private constructor(
-    private readonly socket: Socket,
+    private readonly channel: RuntimeChannel,
     private readonly address: string,
     private readonly timeoutMs: number,
   ) {
-    socket.on('data', (chunk: Buffer) => this.receive(chunk.toString('utf8')));
-    socket.once('close', () => this.fail(new RuntimeConnectionClosedError(`runtime API ${address} closed the connection`, { runtime: address })));
-    socket.on('error', (error: NodeJS.ErrnoException) => this.fail(new RuntimeTransportError(`runtime API ${address}: ${error.code ?? error.message}`, { runtime: address }, { cause: error })));
+    channel.listen(
+      (text) => this.receive(text),
+      (reason) => this.fail(reason),
+    );
   }
 
-  static async open(target: RuntimeAddress, address: string, timeoutMs: number): Promise<PromptSession> {
-    const socket = target.kind === 'unix' ? connect({ path: target.path }) : connect({ host: target.host, port: target.port });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new RuntimeTimeoutError(`runtime API ${address} did not accept a connection within ${timeoutMs} ms`, { runtime: address }));
-      }, timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(new RuntimeTransportError(`cannot reach runtime API ${address}: ${explainSocketError(error, target)}`, { runtime: address }, { cause: error }));
-      });
-    });
-    const session = new PromptSession(socket, address, timeoutMs);
+  static async open(channel: RuntimeChannel, address: string, timeoutMs: number): Promise<PromptSession> {
+    const session = new PromptSession(channel, address, timeoutMs);
     await session.send({ line: 'prompt' });
     session.workerPid = workerPid(await session.send({ line: 'show info' }));
     return session;
@@ -189,13 +184,13 @@ class PromptSession {
       }, this.timeoutMs);
       this.pending = { resolve, reject, timer, expected, replies: [] };
       this.lastActivityAt = Date.now();
-      this.socket.write(bytes);
+      this.channel.write(bytes);
     });
   }
 
   close(): void {
     this.open = false;
-    this.socket.destroy();
+    this.channel.close();
   }
 
   private receive(text: string): void {
@@ -217,7 +212,7 @@ class PromptSession {
 
   private fail(error: Error): void {
     this.open = false;
-    this.socket.destroy();
+    this.channel.close();
     const pending = this.pending;
     this.pending = undefined;
     if (pending) {

@@ -122,6 +122,11 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
     }
     expect(await Promise.all(Object.values(containers).map(async (container) => /Pid: (\d+)/.exec(await container.command('show info'))?.[1]))).toEqual(workers);
     expect(result.stderr.match(/certificate deployed/g)).toHaveLength(4);
+    // The exec'd clients of the sessions end with them: nothing is left running beside HAProxy.
+    for (const role of ['socat', 'perl']) {
+      const name = (containers[role] as HaproxyContainer).name;
+      await waitFor(async () => !/socat|perl/.test(await docker('top', name, '-o', 'pid,comm')), { timeoutMs: 15_000, what: `no client left running in ${name}` });
+    }
   });
 
   it('hotcert status shows each container target in sync, with the serial it serves', async () => {

@@ -13,7 +13,7 @@ describe('the runtime API session kept open in prompt mode (real HAProxy)', () =
   beforeAll(async () => {
     // A short stats timeout, so that HAProxy closes an idle session within the test.
     haproxy = await startHaproxy({ extraGlobal: ['stats timeout 1s'] });
-    transport = new PromptTransport(fixedEndpoint({ kind: 'unix', path: haproxy.socketPath }), 5000, 300);
+    transport = PromptTransport.overSocket(fixedEndpoint({ kind: 'unix', path: haproxy.socketPath }), 5000, 300);
     client = new RuntimeClient('edge', transport);
   });
 
