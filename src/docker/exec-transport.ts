@@ -1,5 +1,5 @@
 import { DockerError, RuntimeConnectionClosedError, RuntimeTransportError } from '../errors.js';
-import type { RuntimeChannel } from '../haproxy/runtime-channel.js';
+import { firstCloseOnly, type RuntimeChannel } from '../haproxy/runtime-channel.js';
 import { frameRequest, unframeReply } from '../haproxy/runtime-framing.js';
 import type { RuntimeRequest, RuntimeTransport } from '../haproxy/runtime-transport.js';
 import type { DockerApi, ExecResult } from './docker-api.js';
@@ -75,12 +75,7 @@ export class ExecTransport implements RuntimeTransport {
       write: (text) => stream.write(text),
       close: () => stream.destroy(),
       listen: (onData, onClosed) => {
-        let closed = false;
-        const closeWith = (reason: Error): void => {
-          if (closed) return;
-          closed = true;
-          onClosed(reason);
-        };
+        const closeWith = firstCloseOnly(onClosed);
         stdout.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
         const ended = (): void =>
           closeWith(

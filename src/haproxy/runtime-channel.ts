@@ -14,6 +14,16 @@ export interface RuntimeChannel {
   listen(onData: (text: string) => void, onClosed: (reason: Error) => void): void;
 }
 
+/** `onClosed` for streams that report an end more than once ('error', then 'end' and 'close'): the first wins. */
+export function firstCloseOnly(onClosed: (reason: Error) => void): (reason: Error) => void {
+  let closed = false;
+  return (reason) => {
+    if (closed) return;
+    closed = true;
+    onClosed(reason);
+  };
+}
+
 /** Opens a channel. @throws RuntimeTransportError or RuntimeTimeoutError naming the address. */
 export type ChannelOpener = () => Promise<RuntimeChannel>;
 
@@ -41,12 +51,7 @@ export function socketChannelOpener(endpoint: RuntimeEndpoint, timeoutMs: number
       write: (text) => socket.write(text),
       close: () => socket.destroy(),
       listen: (onData, onClosed) => {
-        let closed = false;
-        const closeWith = (reason: Error): void => {
-          if (closed) return;
-          closed = true;
-          onClosed(reason);
-        };
+        const closeWith = firstCloseOnly(onClosed);
         socket.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
         socket.on('error', (error: NodeJS.ErrnoException) =>
           closeWith(new RuntimeTransportError(`runtime API ${address}: ${error.code ?? error.message}`, { runtime: address }, { cause: error })),
