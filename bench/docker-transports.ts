@@ -7,10 +7,10 @@
  * - bulk: `hotcert sync` adding N synthetic lineages to a fresh container per transport: certificates per second.
  * Usage: npm run bench:docker -- [renewals=30] [bulk=300] [bulkExec=60]
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../test/helpers/certbot.js';
-import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../test/helpers/docker.js';
+import { containerTargetLines, docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, writeContainerTargetsConfig, type HaproxyContainer } from '../test/helpers/docker.js';
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { startPebble } from '../test/helpers/pebble.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
@@ -29,20 +29,7 @@ const TRANSPORTS = [
 const prefix = `hotcert-b${process.pid}`;
 
 function targetLines(name: string, container: HaproxyContainer, runtime: string): string[] {
-  return [
-    `  - name: ${name}`,
-    `    runtime: ${runtime}`,
-    `    docker: { container: ${container.name} }`,
-    `    crtList: ${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt`,
-    `    bundlesDir: ${HOTCERT_DIR_IN_CONTAINER}/certs`,
-  ];
-}
-
-async function writeConfig(file: string, letsencrypt: string, shared: { bundlesDir: string; crtListPath: string }, targets: string[]): Promise<void> {
-  await writeFile(
-    file,
-    [`letsencrypt: { dir: ${letsencrypt} }`, `bundles: { dir: ${shared.bundlesDir}, group: 99, mode: "0640" }`, `crtList: { file: ${shared.crtListPath} }`, 'targets:', ...targets, ''].join('\n'),
-  );
+  return containerTargetLines(name, container.name, runtime);
 }
 
 async function served(container: HaproxyContainer, host: string): Promise<string | undefined> {
@@ -69,7 +56,7 @@ async function main(): Promise<void> {
     }
     await certbot.issue({ name: 'lat', domains: ['lat.test'] });
     const config = join(temp.path, 'run.yaml');
-    await writeConfig(config, certbot.configDir, shared, TRANSPORTS.flatMap((transport) => targetLines(transport.role, byRole.get(transport.role) as HaproxyContainer, transport.runtime(byRole.get(transport.role) as HaproxyContainer))));
+    await writeContainerTargetsConfig(config, certbot.configDir, shared, TRANSPORTS.flatMap((transport) => targetLines(transport.role, byRole.get(transport.role) as HaproxyContainer, transport.runtime(byRole.get(transport.role) as HaproxyContainer))));
     const daemon = startHotcertRun(config);
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 60_000, what: 'hotcert to start' });
 
@@ -108,7 +95,7 @@ async function main(): Promise<void> {
       const subset = join(dir.path, 'letsencrypt');
       await forEachLimited(names.slice(0, n), 16, (name) => writeSyntheticLineage(subset, issuer, name, 1));
       const file = join(dir.path, 'bulk.yaml');
-      await writeConfig(file, subset, own, targetLines(transport.role, container, transport.runtime(container)));
+      await writeContainerTargetsConfig(file, subset, own, targetLines(transport.role, container, transport.runtime(container)));
       const started = Date.now();
       const result = await runHotcert(['sync', '--config', file], { HOTCERT_LOG_LEVEL: 'warn' });
       const seconds = (Date.now() - started) / 1000;

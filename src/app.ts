@@ -4,7 +4,7 @@ import { createDirectory } from './bundle/create-directory.js';
 import { resolveOwnership } from './bundle/resolve-ownership.js';
 import { workerAssessor } from './certbot/lineage-assessor.js';
 import { resolveLetsencryptDir } from './certbot/read-lineage.js';
-import { checkContainer } from './check/check-container.js';
+import { checkContainer, readWrittenFiles } from './check/check-container.js';
 import { checkFiles } from './check/check-files.js';
 import { checkTarget } from './check/check-target.js';
 import type { Finding } from './check/finding.js';
@@ -16,7 +16,7 @@ import { ProcessLock } from './deploy/process-lock.js';
 import { SyncEngine, type SyncReport } from './deploy/sync-engine.js';
 import type { DeployOptions } from './deploy/deploy-to-target.js';
 import { DockerApi } from './docker/docker-api.js';
-import { containerTcpEndpoint, expandTargets } from './docker/container-targets.js';
+import { containerTcpEndpoint, expandTargets, labelTargetsWithoutContainers } from './docker/container-targets.js';
 import { ExecTransport } from './docker/exec-transport.js';
 import { ReloadFallback } from './docker/reload-fallback.js';
 import { fixedEndpoint } from './haproxy/runtime-address.js';
@@ -110,21 +110,20 @@ export function createApp(config: Config, log: Logger): App {
       } catch (error) {
         return [...findings, { status: 'fail', subject: 'docker', message: (error as Error).message }];
       }
+      const written = docker ? await readWrittenFiles(config) : undefined;
       const perTarget = await Promise.all(
         targets.map(async (target) => {
           const client = clientFor(target);
           try {
             const runtime = await checkTarget(target, client);
-            const container = docker && target.docker ? await checkContainer(target, docker, config) : [];
+            const container = docker && written && target.docker ? await checkContainer(target, docker, written) : [];
             return [...runtime, ...container];
           } finally {
             client.close();
           }
         }),
       );
-      const emptyGroups = config.targets
-        .filter((target) => target.docker?.label !== undefined && !targets.some((found) => found.name.startsWith(`${target.name}/`)))
-        .map((target): Finding => ({ status: 'warn', subject: `target ${target.name}`, message: `no running container carries the label ${target.docker?.label} yet` }));
+      const emptyGroups = labelTargetsWithoutContainers(config.targets, targets).map((target): Finding => ({ status: 'warn', subject: `target ${target.name}`, message: `no running container carries the label ${target.docker?.label} yet` }));
       return [...findings, ...perTarget.flat(), ...emptyGroups];
     },
     sync: async (options) => {
@@ -137,10 +136,8 @@ export function createApp(config: Config, log: Logger): App {
       try {
         const assessor = newAssessor();
         const targets = await expandTargets(config.targets, docker);
-        for (const group of config.targets.filter((target) => target.docker?.label !== undefined)) {
-          if (!targets.some((target) => target.name.startsWith(`${group.name}/`))) {
-            log.warn('no running container carries the label of this target: nothing to deploy to there', { [Field.target]: group.name, label: group.docker?.label ?? '' });
-          }
+        for (const group of labelTargetsWithoutContainers(config.targets, targets)) {
+          log.warn('no running container carries the label of this target: nothing to deploy to there', { [Field.target]: group.name, label: group.docker?.label ?? '' });
         }
         engine = await newEngine(targets, assessor);
         const report = await engine.syncAll(options).finally(() => assessor.close());

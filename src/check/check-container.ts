@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config, TargetConfig } from '../config/schema.js';
-import type { DockerApi } from '../docker/docker-api.js';
+import { execMessage, type DockerApi } from '../docker/docker-api.js';
 import { describeErrorChain } from '../errors.js';
 import type { Finding } from './finding.js';
 
@@ -17,7 +17,28 @@ const READABLE_SCRIPT = 'for f in "$@"; do [ -r "$f" ] || echo "$f"; done';
  * is the same) and the bundles. A bundle only root can read swaps fine at runtime and then stops the container
  * from starting (the official image runs as uid 99).
  */
-export async function checkContainer(target: TargetConfig, docker: DockerApi, config: Config): Promise<Finding[]> {
+/** What hotcert has written, read once for every container checked. */
+export interface WrittenFiles {
+  readonly crtListFile: string;
+  /** The crt-list's text; undefined when there is none yet. */
+  readonly crtListText: string | undefined;
+  /** A sample of the bundle file names; undefined when the bundles directory does not exist yet. */
+  readonly bundleNames: readonly string[] | undefined;
+}
+
+export async function readWrittenFiles(config: Config): Promise<WrittenFiles> {
+  const [crtListText, listed] = await Promise.all([
+    readFile(config.crtList.file, 'utf8').catch(() => undefined),
+    readdir(config.bundles.dir).catch(() => undefined),
+  ]);
+  return {
+    crtListFile: config.crtList.file,
+    crtListText,
+    bundleNames: listed?.filter((name) => name.endsWith('.pem')).sort().slice(0, SAMPLE_BUNDLES),
+  };
+}
+
+export async function checkContainer(target: TargetConfig, docker: DockerApi, written: WrittenFiles): Promise<Finding[]> {
   const subject = `target ${target.name}`;
   const container = target.docker?.container as string;
   let id: string;
@@ -32,30 +53,29 @@ export async function checkContainer(target: TargetConfig, docker: DockerApi, co
   if (target.runtimeOnly) return [{ status: 'ok', subject, message: `container ${container} is running (runtime-only: its files are not checked)` }];
   const findings: Finding[] = [];
   try {
-    const local = await readFile(config.crtList.file, 'utf8').catch(() => undefined);
+    const local = written.crtListText;
     const seen = await docker.exec(id, ['cat', target.crtList], '', target.timeoutMs);
     if (seen.exitCode !== 0) {
-      findings.push({ status: 'fail', subject, message: `container ${container} (user ${user}) cannot read ${target.crtList}: ${firstLine(seen.stderr || seen.stdout)}` });
+      findings.push({ status: 'fail', subject, message: `container ${container} (user ${user}) cannot read ${target.crtList}: ${execMessage(seen)}` });
     } else if (local !== undefined && seen.stdout !== local) {
       findings.push({
         status: 'fail',
         subject,
-        message: `${target.crtList} in container ${container} is not the file hotcert writes (${config.crtList.file}): mount the directory that holds it, not the single file`,
+        message: `${target.crtList} in container ${container} is not the file hotcert writes (${written.crtListFile}): mount the directory that holds it, not the single file`,
       });
     } else {
       findings.push({ status: 'ok', subject, message: `container ${container} (user ${user}) reads the crt-list ${target.crtList}` });
     }
-    const listed = await readdir(config.bundles.dir).catch(() => undefined);
-    if (listed === undefined) {
+    const bundles = written.bundleNames;
+    if (bundles === undefined) {
       findings.push({ status: 'ok', subject, message: `the bundles directory does not exist yet: hotcert creates it (in bundles.group) at its first start` });
       return findings;
     }
-    const bundles = listed.filter((name) => name.endsWith('.pem')).sort().slice(0, SAMPLE_BUNDLES);
     const paths = [target.bundlesDir, ...bundles.map((name) => join(target.bundlesDir, name))];
     const check = await docker.exec(id, ['sh', '-c', READABLE_SCRIPT, 'sh', ...paths], '', target.timeoutMs);
     const unreadable = check.stdout.split('\n').filter(Boolean);
     if (check.exitCode !== 0) {
-      findings.push({ status: 'warn', subject, message: `cannot check the bundles from inside container ${container} (no sh?): ${firstLine(check.stderr || check.stdout)}` });
+      findings.push({ status: 'warn', subject, message: `cannot check the bundles from inside container ${container} (no sh?): ${execMessage(check)}` });
     } else if (unreadable.length > 0) {
       findings.push({
         status: 'fail',
@@ -69,8 +89,4 @@ export async function checkContainer(target: TargetConfig, docker: DockerApi, co
     findings.push({ status: 'fail', subject, message: describeErrorChain(error) });
   }
   return findings;
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0]?.slice(0, 200) ?? '';
 }

@@ -81,7 +81,7 @@ export class Daemon {
             onReload: (target) => this.inBackground(target.name, this.containerReloaded(target)),
             onRemoved: (target) => this.removeTarget(target.name),
             onResubscribed: () => {
-              for (const target of this.parts.engine.targets.filter((candidate) => candidate.docker)) this.resyncTarget(target.name);
+              for (const target of this.parts.engine.targets.filter((candidate) => candidate.docker)) void this.resyncTarget(target.name);
               this.inBackground('', this.discoverContainers());
             },
           },
@@ -281,13 +281,13 @@ export class Daemon {
     this.metrics.forgetTarget(name);
   }
 
-  private resyncTarget(target: string): void {
-    void this.parts.engine.listLineages().then(
-      (listing) => {
-        for (const name of listing.names) this.schedulers.get(target)?.enqueue(name, 'resync');
-      },
-      (error: unknown) => this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error }),
-    );
+  // Never rejects: a listing that fails is logged (the periodic rescan tries again).
+  private async resyncTarget(target: string): Promise<void> {
+    try {
+      for (const name of (await this.parts.engine.listLineages()).names) this.schedulers.get(target)?.enqueue(name, 'resync');
+    } catch (error) {
+      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
+    }
   }
 
   private enqueueAll(lineage: string, priority: 'event' | 'resync'): void {
@@ -352,11 +352,7 @@ export class Daemon {
     if (reloaded) this.parts.engine.dropSession(target);
     if (!resyncOnChange) return;
     this.log.info(cameBack ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });
-    try {
-      for (const name of (await this.parts.engine.listLineages()).names) (this.schedulers.get(target) as TargetScheduler).enqueue(name, 'resync');
-    } catch (error) {
-      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
-    }
+    await this.resyncTarget(target);
   }
 
   private markDown(target: string, watch: TargetWatch, problem: Error, quiet = false): void {

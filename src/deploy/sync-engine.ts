@@ -271,14 +271,12 @@ export class SyncEngine {
     const prepared = await this.prepare(name);
     return Promise.all(
       contexts.map(async (context) => {
-        if (context.down && isUnreachable(context.down) && this.usesFallback(context) && !options.dryRun) {
-          const outcome = await fallbackDeploy(prepared, context, this.fallback as ReloadFallback, startedMs);
-          logOutcome(this.log, outcome);
-          return outcome;
-        }
         if (context.down) {
           // One error line for the target was logged when it went down; each lineage is counted, not logged again.
-          return { lineage: name, target: context.target.name, kind: 'failed' as const, reason: `target unavailable: ${context.down.message}`, error: context.down, durationMs: 0 };
+          const unavailable: DeployResult = { lineage: name, target: context.target.name, kind: 'failed', reason: `target unavailable: ${context.down.message}`, error: context.down, durationMs: 0 };
+          const outcome = options.dryRun ? unavailable : await this.orFallback(unavailable, prepared, context, startedMs);
+          if (outcome !== unavailable) logOutcome(this.log, outcome);
+          return outcome;
         }
         const deployed = await deployToTarget(prepared, context, options, startedMs);
         if (deployed.kind === 'failed' && isUnreachable(deployed.error)) context.down = deployed.error as Error;

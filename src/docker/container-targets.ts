@@ -59,7 +59,7 @@ export function containerTcpEndpoint(docker: DockerApi, container: string, port:
       } catch (error) {
         throw new RuntimeTransportError(`cannot reach runtime API ${address}: ${(error as Error).message}`, { runtime: address }, { cause: error });
       }
-      const host = network !== undefined ? info.addresses[network] : Object.values(info.addresses)[0];
+      const host = containerAddress(info, network);
       if (!host) {
         const where = network !== undefined ? `on network ${network}` : 'on any network';
         throw new RuntimeTransportError(`cannot reach runtime API ${address}: container ${info.name} has no address ${where}`, { runtime: address });
@@ -67,6 +67,16 @@ export function containerTcpEndpoint(docker: DockerApi, container: string, port:
       return { kind: 'tcp', host, port };
     },
   };
+}
+
+/** The container's address on `network`, or on its only (first) network: the one others reach it at. */
+export function containerAddress(info: ContainerInfo, network: string | undefined): string | undefined {
+  return network !== undefined ? info.addresses[network] : Object.values(info.addresses)[0];
+}
+
+/** Configured `docker.label` targets that no running container carries (among the expanded `targets`). */
+export function labelTargetsWithoutContainers(configured: readonly TargetConfig[], targets: readonly TargetConfig[]): TargetConfig[] {
+  return configured.filter((group) => group.docker?.label !== undefined && !targets.some((target) => target.name.startsWith(`${group.name}/`)));
 }
 
 function splitLabel(label: string): [string, string | undefined] {

@@ -88,22 +88,17 @@ export class DockerApi {
 
   /**
    * Runs `command` in the container as its own user, writes `stdin` and closes it, and returns both streams and
-   * the exit code. Without a TTY Docker multiplexes stdout and stderr in 8-byte-header frames (Engine API,
-   * "Attach to a container"), so the stream is demultiplexed; the exit code is read by inspecting the exec.
+   * the exit code, read by inspecting the exec.
    * @throws RuntimeTimeoutError when it does not finish within `timeoutMs` (what ran inside is not stopped).
    */
   async exec(containerId: string, command: readonly string[], stdin: string, timeoutMs: number): Promise<ExecResult> {
     const subject = { container: containerId };
     const started = Date.now();
-    const exec = await this.call(`exec ${command[0] ?? ''} in ${containerId}`, subject, () =>
-      this.docker.getContainer(containerId).exec({ Cmd: [...command], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false }),
-    );
-    const stream = (await this.call(`start exec in ${containerId}`, subject, () => exec.start({ hijack: true, stdin: true }))) as Duplex;
+    const { exec, stream, stdout: out, stderr: err } = await this.startExec(containerId, command);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    const out = new PassThrough().on('data', (chunk: Buffer) => stdout.push(chunk));
-    const err = new PassThrough().on('data', (chunk: Buffer) => stderr.push(chunk));
-    this.docker.modem.demuxStream(stream, out, err);
+    out.on('data', (chunk: Buffer) => stdout.push(chunk));
+    err.on('data', (chunk: Buffer) => stderr.push(chunk));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         stream.destroy();
@@ -139,6 +134,13 @@ export class DockerApi {
    * its stdin (and ends when the process does), `stdout` and `stderr` carry its demultiplexed output.
    */
   async attach(containerId: string, command: readonly string[]): Promise<{ stream: Duplex; stdout: PassThrough; stderr: PassThrough }> {
+    const { stream, stdout, stderr } = await this.startExec(containerId, command);
+    return { stream, stdout, stderr };
+  }
+
+  // Without a TTY Docker multiplexes stdout and stderr in 8-byte-header frames (Engine API, "Attach to a
+  // container"): the hijacked stream is demultiplexed into two.
+  private async startExec(containerId: string, command: readonly string[]) {
     const subject = { container: containerId };
     const exec = await this.call(`exec ${command[0] ?? ''} in ${containerId}`, subject, () =>
       this.docker.getContainer(containerId).exec({ Cmd: [...command], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false }),
@@ -147,7 +149,7 @@ export class DockerApi {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     this.docker.modem.demuxStream(stream, stdout, stderr);
-    return { stream, stdout, stderr };
+    return { exec, stream, stdout, stderr };
   }
 
   async kill(containerId: string, signal: string): Promise<void> {
@@ -202,6 +204,11 @@ export class DockerApi {
       throw new DockerError(`Docker API ${this.endpoint}: cannot ${what}: ${describeDockerFailure(error)}`, subject, { cause: error });
     }
   }
+}
+
+/** What an exec'd command said about a failure, in one line: its stderr's first line, else its stdout's. */
+export function execMessage(output: { readonly stdout: string; readonly stderr: string }): string {
+  return (output.stderr || output.stdout).trim().split('\n')[0]?.slice(0, 200) ?? '';
 }
 
 function parseEvent(line: string): ContainerEvent {

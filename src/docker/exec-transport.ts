@@ -1,8 +1,8 @@
 import { DockerError, RuntimeConnectionClosedError, RuntimeTransportError } from '../errors.js';
 import { firstCloseOnly, type RuntimeChannel } from '../haproxy/runtime-channel.js';
-import { frameRequest, unframeReply } from '../haproxy/runtime-framing.js';
+import { frameRequest, PROMPT, unframeReply } from '../haproxy/runtime-framing.js';
 import type { RuntimeRequest, RuntimeTransport } from '../haproxy/runtime-transport.js';
-import type { DockerApi, ExecResult } from './docker-api.js';
+import { execMessage, type DockerApi, type ExecResult } from './docker-api.js';
 
 // The official haproxy image has no socat; its Debian variant has perl-base (Essential). This relay does what
 // `socat stdio unix-connect:PATH` does, both ways at once: stdin to the socket (half-closing it at stdin's end),
@@ -20,8 +20,6 @@ const PERL_RELAY = [
 ].join(' ');
 
 type ClientKind = 'socat' | 'perl';
-
-const PROMPT = '\n> ';
 
 /**
  * The runtime API of a container reached by `docker exec` of a small client inside it: socat where the image has
@@ -79,7 +77,7 @@ export class ExecTransport implements RuntimeTransport {
         stdout.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
         const ended = (): void =>
           closeWith(
-            new RuntimeConnectionClosedError(`runtime API ${this.address} closed the connection${errorText ? `: ${firstLine(errorText)}` : ''}`, {
+            new RuntimeConnectionClosedError(`runtime API ${this.address} closed the connection${errorText ? `: ${execMessage({ stdout: '', stderr: errorText })}` : ''}`, {
               runtime: this.address,
             }),
           );
@@ -113,7 +111,7 @@ export class ExecTransport implements RuntimeTransport {
     }
     if (result.exitCode !== 0) {
       throw new RuntimeTransportError(
-        `cannot reach runtime API ${this.address}: the client in the container exited with ${result.exitCode}: ${firstLine(result.stderr || result.stdout)}`,
+        `cannot reach runtime API ${this.address}: the client in the container exited with ${result.exitCode}: ${execMessage(result)}`,
         { runtime: this.address, container: this.container },
       );
     }
@@ -143,8 +141,4 @@ export class ExecTransport implements RuntimeTransport {
 // A missing binary is not an API error: runc's message arrives on the output stream with exit code 126 or 127.
 function clientMissing(result: ExecResult): boolean {
   return (result.exitCode === 126 || result.exitCode === 127) && /executable file not found|no such file or directory|not found/i.test(result.stdout + result.stderr);
-}
-
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0]?.slice(0, 200) ?? '';
 }

@@ -3,6 +3,7 @@ import type { TargetConfig } from '../config/schema.js';
 import { DockerError } from '../errors.js';
 import type { Logger } from '../log/create-logger.js';
 import { Field } from '../log/fields.js';
+import { containerAddress } from './container-targets.js';
 import type { DockerApi } from './docker-api.js';
 
 /** How long after its first request a reload waits for other lineages' files, so one signal covers them all. */
@@ -58,8 +59,7 @@ export class ReloadFallback {
     const container = containerOf(target);
     const port = target.docker?.reloadFallback?.tlsPort as number;
     const info = await this.docker.running(container);
-    const network = target.docker?.network;
-    const host = network !== undefined ? info.addresses[network] : Object.values(info.addresses)[0];
+    const host = containerAddress(info, target.docker?.network);
     if (!host) throw new DockerError(`container ${container} has no address to check what it serves`, { container });
     return handshakeSerial(host, port, servername, 5000);
   }

@@ -1,12 +1,10 @@
 import { RuntimeConnectionClosedError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import type { RuntimeEndpoint } from './runtime-address.js';
 import { socketChannelOpener, type ChannelOpener, type RuntimeChannel } from './runtime-channel.js';
-import { frameRequest } from './runtime-framing.js';
+import { frameRequest, PROMPT } from './runtime-framing.js';
 import { parseShowInfo } from './replies.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
 import { SocketTransport } from './socket-transport.js';
-
-const PROMPT = '\n> ';
 
 /** A session idle this long may be closed by HAProxy at any moment (its `stats timeout` is at least a second). */
 const IDLE_RETRY_MS = 1000;
@@ -27,7 +25,6 @@ const IDLE_RETRY_MS = 1000;
  *   session is closed once it was idle for `idleCloseMs`: it serves bursts, not the quiet time between them.
  */
 export class PromptTransport implements RuntimeTransport {
-  private readonly oneShot: RuntimeTransport;
   private session: PromptSession | undefined;
   /** Requests take turns: a session carries one at a time, whoever sends them (slot, target checks, status). */
   private turn: Promise<unknown> = Promise.resolve();
@@ -41,13 +38,11 @@ export class PromptTransport implements RuntimeTransport {
   constructor(
     readonly address: string,
     private readonly open: ChannelOpener,
-    oneShot: RuntimeTransport,
+    private readonly oneShot: RuntimeTransport,
     private readonly timeoutMs: number,
     private readonly workerCheckMs = 1000,
     private readonly idleCloseMs = 500,
-  ) {
-    this.oneShot = oneShot;
-  }
+  ) {}
 
   /** A session over a unix or TCP socket (the address looked up on each connect). */
   static overSocket(endpoint: RuntimeEndpoint, timeoutMs: number, workerCheckMs?: number): PromptTransport {

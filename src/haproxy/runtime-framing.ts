@@ -1,5 +1,8 @@
 import type { RuntimeRequest } from './runtime-transport.js';
 
+/** In `prompt` mode HAProxy ends every reply with a new line and `> ` (management.txt, "prompt"). */
+export const PROMPT = '\n> ';
+
 /**
  * Builds the bytes of one non-interactive request. HAProxy reads a payload after ` <<` until an empty line
  * (management.txt, "set ssl cert"), so blank lines inside the payload would end it early: they are dropped, and

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { haproxyConfigText } from './haproxy.js';
 import { packageRoot } from './hotcert-cli.js';
 import { runtimeCommand } from './runtime-socket.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
@@ -100,20 +101,10 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
   await writeFile(join(confDir, 'crt-list.txt'), '');
   await writeFile(
     join(confDir, 'haproxy.cfg'),
-    [
-      'global',
-      ...(options.noStatsSocket ? [] : ['  stats socket /var/run/haproxy/admin.sock mode 660 level admin', `  stats socket ipv4@0.0.0.0:${STATS_PORT} level admin`]),
-      '  stats timeout 30s',
-      'defaults',
-      '  mode http',
-      '  timeout connect 5s',
-      '  timeout client 30s',
-      '  timeout server 30s',
-      'frontend tls',
-      `  bind :${TLS_PORT} ssl crt-list ${crtListInContainer} strict-sni`,
-      '  http-request return status 200 content-type text/plain string ok',
-      '',
-    ].join('\n'),
+    haproxyConfigText(
+      options.noStatsSocket ? [] : ['stats socket /var/run/haproxy/admin.sock mode 660 level admin', `stats socket ipv4@0.0.0.0:${STATS_PORT} level admin`],
+      `:${TLS_PORT} ssl crt-list ${crtListInContainer} strict-sni`,
+    ),
   );
   const image = await haproxyImage(options.client ?? 'socat');
   await docker(
@@ -150,6 +141,40 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
     throw new Error(`${(error as Error).message}\n${logs}`);
   });
   return container;
+}
+
+/** A config target for one container, with hotcert's paths as the containers name them; `more` goes into `docker:`. */
+export function containerTargetLines(name: string, container: string, runtime: string, more: readonly string[] = []): string[] {
+  return [
+    `  - name: ${name}`,
+    `    runtime: ${runtime}`,
+    `    docker: { container: ${container}${more.length > 0 ? `, ${more.join(', ')}` : ''} }`,
+    `    crtList: ${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt`,
+    `    bundlesDir: ${HOTCERT_DIR_IN_CONTAINER}/certs`,
+  ];
+}
+
+/** A hotcert config for container targets: bundles readable by uid/gid 99 (the official image) in the shared dir. */
+export async function writeContainerTargetsConfig(
+  file: string,
+  letsencryptDir: string,
+  shared: { bundlesDir: string; crtListPath: string },
+  targetLines: readonly string[],
+  extraLines: readonly string[] = [],
+): Promise<string> {
+  await writeFile(
+    file,
+    [
+      `letsencrypt: { dir: ${letsencryptDir} }`,
+      `bundles: { dir: ${shared.bundlesDir}, group: 99, mode: "0640" }`,
+      `crtList: { file: ${shared.crtListPath} }`,
+      'targets:',
+      ...targetLines,
+      ...extraLines,
+      '',
+    ].join('\n'),
+  );
+  return file;
 }
 
 /** hotcert's directory for container targets: crt-list present (HAProxy needs it at start), group 99 may read. */

@@ -41,6 +41,24 @@ export interface TestHaproxy {
   stop(): Promise<void>;
 }
 
+/** The suites' haproxy.cfg: `global` lines, then one TLS frontend on `bind` that answers 200 to any request. */
+export function haproxyConfigText(globalLines: readonly string[], bind: string): string {
+  return [
+    'global',
+    ...globalLines.map((line) => `  ${line}`),
+    '  stats timeout 30s',
+    'defaults',
+    '  mode http',
+    '  timeout connect 5s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    'frontend tls',
+    `  bind ${bind}`,
+    '  http-request return status 200 content-type text/plain string ok',
+    '',
+  ].join('\n');
+}
+
 export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHaproxy> {
   const temp: TempDir = await makeTempDir('haproxy');
   const dir = temp.path;
@@ -55,21 +73,10 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHa
   await writeFile(crtListPath, defaultCertificate ? `${defaultCertificate.bundlePath}\n` : '');
   await writeFile(
     configPath,
-    [
-      'global',
-      `  stats socket ${socketPath} mode 600 level ${options.socketLevel ?? 'admin'}`,
-      '  stats timeout 30s',
-      ...(options.extraGlobal ?? []).map((line) => `  ${line}`),
-      'defaults',
-      '  mode http',
-      '  timeout connect 5s',
-      '  timeout client 30s',
-      '  timeout server 30s',
-      'frontend tls',
-      `  bind 127.0.0.1:${port} ssl crt-list ${crtListPath}${options.strictSni ? ' strict-sni' : ''}`,
-      '  http-request return status 200 content-type text/plain string ok',
-      '',
-    ].join('\n'),
+    haproxyConfigText(
+      [`stats socket ${socketPath} mode 600 level ${options.socketLevel ?? 'admin'}`, ...(options.extraGlobal ?? [])],
+      `127.0.0.1:${port} ssl crt-list ${crtListPath}${options.strictSni ? ' strict-sni' : ''}`,
+    ),
   );
 
   await options.beforeStart?.({ bundlesDir, crtListPath });

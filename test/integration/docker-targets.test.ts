@@ -1,7 +1,7 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
-import { docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { containerTargetLines, docker, type HaproxyContainer, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, writeContainerTargetsConfig } from '../helpers/docker.js';
 import { runHotcert, startHotcertRun, type CliResult } from '../helpers/hotcert-cli.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
@@ -22,29 +22,9 @@ describe('hotcert sync to HAProxy containers, through each transport', () => {
   const containers: Record<string, HaproxyContainer> = {};
   const outputs: CliResult[] = [];
 
-  const writeConfig = async (file: string, targets: readonly string[], extra: readonly string[] = []): Promise<string> => {
-    const path = join(temp.path, file);
-    await writeFile(
-      path,
-      [
-        `letsencrypt: { dir: ${certbot.configDir} }`,
-        `bundles: { dir: ${shared.bundlesDir}, group: 99, mode: "0640" }`,
-        `crtList: { file: ${shared.crtListPath} }`,
-        'targets:',
-        ...targets,
-        ...extra,
-        '',
-      ].join('\n'),
-    );
-    return path;
-  };
-  const containerTarget = (name: string, container: string, runtime: string, more: readonly string[] = []): string[] => [
-    `  - name: ${name}`,
-    `    runtime: ${runtime}`,
-    `    docker: { container: ${container}${more.length > 0 ? `, ${more.join(', ')}` : ''} }`,
-    `    crtList: ${HOTCERT_DIR_IN_CONTAINER}/crt-list.txt`,
-    `    bundlesDir: ${HOTCERT_DIR_IN_CONTAINER}/certs`,
-  ];
+  const writeConfig = (file: string, targets: readonly string[]): Promise<string> =>
+    writeContainerTargetsConfig(join(temp.path, file), certbot.configDir, shared, targets);
+  const containerTarget = containerTargetLines;
   let configFile: string;
 
   const hotcert = async (...args: string[]): Promise<CliResult> => {
