@@ -1,6 +1,6 @@
 import { DockerError, RuntimeConnectionClosedError, RuntimeTransportError } from '../errors.js';
 import { firstCloseOnly, type RuntimeChannel } from '../haproxy/runtime-channel.js';
-import { frameRequest, PROMPT, unframeReply } from '../haproxy/runtime-framing.js';
+import { frameRequest, PROMPT, unframePromptReply, unframeReply } from '../haproxy/runtime-framing.js';
 import type { RuntimeRequest, RuntimeTransport } from '../haproxy/runtime-transport.js';
 import { execMessage, type DockerApi, type ExecResult } from './docker-api.js';
 
@@ -44,15 +44,14 @@ export class ExecTransport implements RuntimeTransport {
     return unframeReply(await this.run(frameRequest(request)));
   }
 
-  // Without prompt mode the replies of a `;` chain run together; `prompt` first makes HAProxy end each reply with
-  // a prompt, so one exec carries the whole batch.
-  async sendBatch(lines: readonly string[]): Promise<string[]> {
-    if (lines.length === 0) return [];
-    for (const line of lines) frameRequest({ line });
-    const output = await this.run(`prompt;${lines.join(';')}\n`);
-    const replies = output.split(PROMPT).slice(1, lines.length + 1).map((reply) => reply.replace(/\n+$/, ''));
-    if (replies.length !== lines.length) {
-      throw new RuntimeTransportError(`runtime API ${this.address} answered ${replies.length} of ${lines.length} commands`, { runtime: this.address });
+  // Without prompt mode the replies run together; `prompt` first makes HAProxy end each reply with a prompt, so
+  // one exec carries the whole batch, one request per line (see RuntimeTransport.sendBatch).
+  async sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
+    if (requests.length === 0) return [];
+    const output = await this.run(`prompt\n${requests.map(frameRequest).join('')}`);
+    const replies = output.split(PROMPT).slice(1, requests.length + 1).map(unframePromptReply);
+    if (replies.length !== requests.length) {
+      throw new RuntimeTransportError(`runtime API ${this.address} answered ${replies.length} of ${requests.length} commands`, { runtime: this.address });
     }
     return replies;
   }

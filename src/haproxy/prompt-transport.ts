@@ -1,7 +1,7 @@
 import { RuntimeConnectionClosedError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
 import type { RuntimeEndpoint } from './runtime-address.js';
 import { socketChannelOpener, type ChannelOpener, type RuntimeChannel } from './runtime-channel.js';
-import { frameRequest, PROMPT } from './runtime-framing.js';
+import { frameRequest, PROMPT, unframePromptReply } from './runtime-framing.js';
 import { parseShowInfo } from './replies.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
 import { SocketTransport } from './socket-transport.js';
@@ -54,9 +54,9 @@ export class PromptTransport implements RuntimeTransport {
     return this.withSession((session) => session.send(request));
   }
 
-  async sendBatch(lines: readonly string[]): Promise<string[]> {
-    if (lines.length === 0) return [];
-    return this.withSession((session) => session.sendBatch(lines));
+  async sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
+    if (requests.length === 0) return [];
+    return this.withSession((session) => session.sendBatch(requests));
   }
 
   // HAProxy closes a session that stayed idle for `stats timeout`; a request written as it does so fails with the
@@ -163,10 +163,9 @@ class PromptSession {
     return (await this.exchange(frameRequest(request), 1, request.line))[0] as string;
   }
 
-  /** HAProxy prints a prompt after each command of a `;` chain, so the replies split at the prompts. */
-  sendBatch(lines: readonly string[]): Promise<string[]> {
-    for (const line of lines) frameRequest({ line });
-    return this.exchange(`${lines.join(';')}\n`, lines.length, lines[0] ?? '');
+  /** One line (and payload) per request in one write: HAProxy answers each with its own prompt, in order. */
+  sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
+    return this.exchange(requests.map(frameRequest).join(''), requests.length, requests[0]?.line ?? '');
   }
 
   private exchange(bytes: string, expected: number, firstLine: string): Promise<string[]> {
@@ -193,8 +192,7 @@ class PromptSession {
     const pending = this.pending;
     if (!pending) return;
     for (let end = this.buffer.indexOf(PROMPT); end >= 0 && pending.replies.length < pending.expected; end = this.buffer.indexOf(PROMPT)) {
-      // Each payload line is acknowledged with a "+ " continuation prompt before the reply itself.
-      pending.replies.push(this.buffer.slice(0, end).replace(/^(\+ )+/, '').replace(/\n+$/, ''));
+      pending.replies.push(unframePromptReply(this.buffer.slice(0, end)));
       this.buffer = this.buffer.slice(end + PROMPT.length);
     }
     if (pending.replies.length === pending.expected) {

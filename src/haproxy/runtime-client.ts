@@ -108,11 +108,11 @@ export class RuntimeClient {
   async showCerts(paths: readonly string[]): Promise<(CertStoreDetails | undefined)[]> {
     const results: (CertStoreDetails | undefined)[] = [];
     for (let start = 0; start < paths.length; ) {
-      const batch: string[] = [];
+      const batch: RuntimeRequest[] = [];
       let bytes = 0;
       while (start < paths.length && (batch.length === 0 || bytes + (paths[start] as string).length < 6000)) {
         bytes += (paths[start] as string).length + 16;
-        batch.push(`show ssl cert ${safe(paths[start] as string)}`);
+        batch.push({ line: `show ssl cert ${safe(paths[start] as string)}` });
         start += 1;
       }
       const replies = await this.sendBatch(batch);
@@ -130,9 +130,9 @@ export class RuntimeClient {
    */
   async commitCertAndShow(path: string): Promise<{ details: CertStoreDetails | undefined; openTransaction: string | null | undefined }> {
     const [commit = '', show = '', probe = ''] = await this.sendBatch([
-      `commit ssl cert ${safe(path)}`,
-      `show ssl cert ${safe(path)}`,
-      `abort ssl cert ${TRANSACTION_PROBE_PATH}`,
+      { line: `commit ssl cert ${safe(path)}` },
+      { line: `show ssl cert ${safe(path)}` },
+      { line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` },
     ]);
     if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
     return { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe) };
@@ -194,9 +194,9 @@ export class RuntimeClient {
 
   // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock
   // for a moment (ssl_ckch.c uses a trylock): retried with a growing pause.
-  private async sendBatch(lines: readonly string[]): Promise<string[]> {
+  private async sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
     for (let attempt = 1; ; attempt += 1) {
-      const replies = await this.transport.sendBatch(lines);
+      const replies = await this.transport.sendBatch(requests);
       if (!replies.some((reply) => reply.includes(LOCKED_REPLY)) || attempt >= this.lockedAttempts) return replies;
       await this.sleep(Math.min(25 * 2 ** attempt, 2000));
     }

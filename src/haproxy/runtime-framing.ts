@@ -19,3 +19,11 @@ export function frameRequest(request: RuntimeRequest): string {
 export function unframeReply(raw: string): string {
   return raw.replace(/\n+$/, '');
 }
+
+/**
+ * One reply of a prompt-mode session, without its end: HAProxy 2.6 to 3.0 acknowledge each payload line with a
+ * `+ ` continuation prompt before the reply itself; 3.2 and later print none when the payload arrives in one write.
+ */
+export function unframePromptReply(raw: string): string {
+  return raw.replace(/^(\+ )+/, '').replace(/\n+$/, '');
+}

@@ -17,10 +17,12 @@ export interface RuntimeTransport {
    */
   send(request: RuntimeRequest, options?: SendOptions): Promise<string>;
   /**
-   * Several commands without payload in one request (`a;b;c`, which HAProxy runs in order), one reply each: a
-   * round trip per batch instead of per command. Transports that cannot split the replies send them one by one.
+   * Several requests in one write, one reply each, in order: a round trip per batch instead of per command. In
+   * prompt mode every HAProxy version answers each line with its own prompt (a `;`-chain gets one prompt per
+   * command on 2.6 to 3.0 but one for the whole line on 3.2 and later, so batches are never `;`-joined).
+   * Transports that cannot split the replies send them one by one.
    */
-  sendBatch(lines: readonly string[]): Promise<string[]>;
+  sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]>;
   /** Closes a connection kept open, if any; the next request opens a new one. */
   close?(): void;
 }

@@ -19,10 +19,10 @@ export class SocketTransport implements RuntimeTransport {
     this.address = endpoint.address;
   }
 
-  // Without prompt mode the replies of a `;` chain are not delimited: one connection per command.
-  async sendBatch(lines: readonly string[]): Promise<string[]> {
+  // Without prompt mode replies are not delimited: one connection per command.
+  async sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
     const replies: string[] = [];
-    for (const line of lines) replies.push(await this.send({ line }));
+    for (const request of requests) replies.push(await this.send(request));
     return replies;
   }
 
