@@ -10,8 +10,8 @@ import { readVersion } from './cli/version.js';
 import { loadConfig } from './config/load-config.js';
 import type { Config, LogFormat } from './config/schema.js';
 import { ConfigError, DockerError, UsageError } from './errors.js';
-import { closeLogger, createLogger, type Logger } from './log/create-logger.js';
-import { Field } from './log/fields.js';
+import { closeLogger, createLogger, type Logger } from './observe/log/create-logger.js';
+import { Field } from './observe/log/fields.js';
 
 /**
  * The CLI: argv → config → app → exit code. It never calls process.exit(): the exit code is set and the event loop

@@ -1,4 +1,4 @@
-import { normalizeSerial } from '../certbot/serial.js';
+import { normalizeSerial } from '../core/serial.js';
 
 /**
  * A path that can never be a certificate store: `abort ssl cert` on it aborts nothing, and HAProxy's reply names

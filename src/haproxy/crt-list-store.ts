@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { readFileIfExists, writeFileAtomic } from '../bundle/atomic-file.js';
+import { readFileIfExists, writeFileAtomic } from '../platform/files/atomic-file.js';
 import { CrtListText, type CrtListLine } from './crt-list-file.js';
 
 /**

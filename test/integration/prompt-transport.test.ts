@@ -3,7 +3,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { PromptTransport } from '../../src/haproxy/prompt-transport.js';
 import { fixedEndpoint } from '../../src/haproxy/runtime-address.js';
 import { RuntimeClient } from '../../src/haproxy/runtime-client.js';
-import { normalizeSerial } from '../../src/certbot/serial.js';
+import { normalizeSerial } from '../../src/core/serial.js';
 
 describe('the runtime API session kept open in prompt mode (real HAProxy)', () => {
   let haproxy: TestHaproxy;

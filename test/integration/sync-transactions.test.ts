@@ -13,7 +13,7 @@ import { runtimeCommand } from '../helpers/runtime-socket.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { normalizeSerial } from '../../src/certbot/serial.js';
+import { normalizeSerial } from '../../src/core/serial.js';
 
 /** Opens a transaction the way another runtime API client would, and leaves it open. */
 async function openForeignTransaction(haproxy: TestHaproxy, path: string, bundlePath: string): Promise<void> {

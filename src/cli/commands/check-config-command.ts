@@ -1,5 +1,5 @@
 import type { App } from '../../app.js';
-import { formatFindings } from '../../check/finding.js';
+import { formatFindings } from '../../observe/check/finding.js';
 import type { Config } from '../../config/schema.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 

@@ -1,10 +1,10 @@
 import { createApp } from '../../app.js';
 import { loadConfig } from '../../config/load-config.js';
 import type { Config } from '../../config/schema.js';
-import type { Daemon } from '../../daemon/daemon.js';
+import type { Daemon } from '../../run/daemon.js';
 import { ConfigError, LockHeldError } from '../../errors.js';
-import type { Logger } from '../../log/create-logger.js';
-import { Field } from '../../log/fields.js';
+import type { Logger } from '../../observe/log/create-logger.js';
+import { Field } from '../../observe/log/fields.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 /** How long running jobs may take to finish at SIGTERM (systemd's TimeoutStopSec is longer). */

@@ -1,5 +1,5 @@
 import type { App } from '../../app.js';
-import { formatStatusTable, statusExitCode } from '../../status/lineage-status.js';
+import { formatStatusTable, statusExitCode } from '../../observe/status/lineage-status.js';
 
 /** `hotcert status [--json]`: Nagios-style exit code (0 ok, 1 expiring within warnDays, 2 not in sync). */
 export async function statusCommand(app: App, options: { json: boolean; warnDays: number }): Promise<number> {

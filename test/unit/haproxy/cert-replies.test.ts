@@ -6,7 +6,7 @@ import {
   parseSetCertReply,
 } from '../../../src/haproxy/cert-replies.js';
 import { CrtListText, type CrtListLine } from '../../../src/haproxy/crt-list-file.js';
-import { buildBundle } from '../../../src/bundle/build-bundle.js';
+import { buildBundle } from '../../../src/core/bundle.js';
 
 // Replies as HAProxy 2.6.12 printed them (captured from a running instance).
 describe('certificate replies', () => {

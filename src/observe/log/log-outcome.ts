@@ -1,0 +1,46 @@
+import type { Logger } from './create-logger.js';
+import { Field } from './fields.js';
+import type { Outcome, OutcomeKind } from '../../core/outcome.js';
+
+const MESSAGE: Record<OutcomeKind, string> = {
+  deployed: 'certificate deployed',
+  added: 'certificate added',
+  reloaded: 'certificate deployed by reloading the container (reload fallback: the runtime API could not be used)',
+  unchanged: 'certificate unchanged',
+  'not-ready': 'lineage not ready',
+  held: 'certificate held back',
+  failed: 'deploy failed',
+};
+
+const LEVEL: Record<OutcomeKind, 'debug' | 'info' | 'warn' | 'error'> = {
+  deployed: 'info',
+  added: 'info',
+  reloaded: 'warn',
+  // Ten thousand "unchanged" lines per sync would flood the journal: the summary counts them.
+  unchanged: 'debug',
+  'not-ready': 'warn',
+  held: 'warn',
+  failed: 'error',
+};
+
+/** One line per outcome, with the fields an operator greps for. */
+export function logOutcome(log: Logger, outcome: Outcome): void {
+  if (!log.isLevelEnabled(LEVEL[outcome.kind])) return;
+  log.log(LEVEL[outcome.kind], MESSAGE[outcome.kind], {
+    [Field.lineage]: outcome.lineage,
+    [Field.target]: outcome.target,
+    [Field.outcome]: outcome.kind,
+    ...(outcome.serial ? { [Field.serial]: outcome.serial } : {}),
+    ...(outcome.notAfter ? { [Field.notAfter]: outcome.notAfter.toISOString() } : {}),
+    [Field.durationMs]: outcome.durationMs,
+    ...(outcome.reason && outcome.kind !== 'failed' ? { [Field.reason]: outcome.reason } : {}),
+    ...(outcome.error ? { [Field.error]: outcome.error } : {}),
+  });
+}
+
+/** Counts per outcome, for the line that closes a sync. */
+export function countOutcomes(outcomes: readonly Outcome[]): Record<OutcomeKind, number> {
+  const counts: Record<OutcomeKind, number> = { deployed: 0, added: 0, reloaded: 0, unchanged: 0, 'not-ready': 0, held: 0, failed: 0 };
+  for (const outcome of outcomes) counts[outcome.kind] += 1;
+  return counts;
+}

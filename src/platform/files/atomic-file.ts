@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { FileWriteError } from '../../errors.js';
+
+export interface FileOwnership {
+  readonly mode: number;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/**
+ * Replaces `path` with `content` so that a reader (HAProxy at a reload) sees the old file or the new one, never a part:
+ * a temp file in the same directory is written with its final mode and owner, fsynced, renamed over the target, and
+ * the directory is fsynced so that the rename survives a crash.
+ * @throws FileWriteError naming the file; the temp file is removed.
+ */
+export async function writeFileAtomic(path: string, content: string, ownership: FileOwnership): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', ownership.mode);
+    try {
+      await handle.writeFile(content);
+      // open() applies the umask; chmod sets exactly the configured mode.
+      await handle.chmod(ownership.mode);
+      if (ownership.uid !== undefined || ownership.gid !== undefined) {
+        await handle.chown(ownership.uid ?? -1, ownership.gid ?? -1);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await syncDirectory(dirname(path));
+  } catch (error) {
+    // The write failed; the error below reports it. A temp file that cannot be removed either is named in it.
+    const leftOver = await unlink(temp).then(
+      () => false,
+      (unlinkError: NodeJS.ErrnoException) => unlinkError.code !== 'ENOENT',
+    );
+    throw new FileWriteError(
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${leftOver ? ` (temp file ${temp} left behind)` : ''}`,
+      { file: path },
+      { cause: error },
+    );
+  }
+}
+
+/** Removes `path` durably (the directory entry is fsynced). */
+export async function removeFileDurably(path: string): Promise<void> {
+  try {
+    await unlink(path);
+    await syncDirectory(dirname(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new FileWriteError(`cannot remove ${path}: ${(error as NodeJS.ErrnoException).code}`, { file: path }, { cause: error });
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The file's text, or undefined when it does not exist. */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
