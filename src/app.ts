@@ -1,54 +1,78 @@
 import { dirname } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from './platform/files/atomic-file.js';
-import { createDirectory } from './platform/files/create-directory.js';
-import { resolveOwnership } from './platform/files/resolve-ownership.js';
-import { workerAssessor } from './sources/certbot/lineage-assessor.js';
-import { resolveLetsencryptDir } from './sources/certbot/read-lineage.js';
+import { ChainCertificateCache } from './core/certificate-gate.js';
+import { countOutcomes } from './core/outcome.js';
+import type { Config, TargetConfig } from './config/schema.js';
+import { CrtListStore } from './haproxy/crt-list-store.js';
+import { ExecTransport } from './haproxy/exec-transport.js';
+import { HotcertFiles } from './haproxy/hotcert-files.js';
+import { PromptTransport } from './haproxy/prompt-transport.js';
+import { fixedEndpoint } from './haproxy/runtime-address.js';
+import { RuntimeClient } from './haproxy/runtime-client.js';
+import type { RuntimeTransport } from './haproxy/runtime-transport.js';
+import { systemClock } from './haproxy/transaction-guard.js';
 import { checkContainer, readWrittenFiles } from './observe/check/check-container.js';
 import { checkFiles } from './observe/check/check-files.js';
 import { checkTarget } from './observe/check/check-target.js';
 import type { Finding } from './observe/check/finding.js';
-import { Daemon } from './run/daemon.js';
-import { collectStatus, type StatusReport } from './observe/status/lineage-status.js';
-import type { Config, TargetConfig } from './config/schema.js';
-import { countOutcomes } from './observe/log/log-outcome.js';
-import { ProcessLock } from './platform/files/process-lock.js';
-import { SyncEngine, type SyncReport } from './run/sync-engine.js';
-import type { DeployOptions } from './run/deploy-to-target.js';
-import { DockerApi } from './platform/docker/docker-api.js';
-import { containerTcpEndpoint, expandTargets, labelTargetsWithoutContainers } from './targets/container-targets.js';
-import { ExecTransport } from './haproxy/exec-transport.js';
-import { ReloadFallback } from './platform/docker/reload-fallback.js';
-import { fixedEndpoint } from './haproxy/runtime-address.js';
-import { RuntimeClient } from './haproxy/runtime-client.js';
-import { PromptTransport } from './haproxy/prompt-transport.js';
-import type { RuntimeTransport } from './haproxy/runtime-transport.js';
 import type { Logger } from './observe/log/create-logger.js';
 import { Field } from './observe/log/fields.js';
+import { LoggedProgress, type StatusSink } from './observe/log/progress.js';
+import type { DaemonMetrics } from './observe/metrics/daemon-metrics.js';
+import { collectStatus } from './observe/status/collect-status.js';
+import type { StatusReport } from './observe/status/status-report.js';
+import { DockerApi } from './platform/docker/docker-api.js';
+import { ReloadFallback } from './platform/docker/reload-fallback.js';
+import { readFileIfExists, removeLeftoverTempFiles, writeFileAtomic } from './platform/files/atomic-file.js';
+import { createDirectory } from './platform/files/create-directory.js';
+import { ProcessLock } from './platform/files/process-lock.js';
+import { resolveOwnership } from './platform/files/resolve-ownership.js';
+import { Daemon } from './run/daemon.js';
+import { DeployEngine } from './run/deploy-engine.js';
+import { runSync, type SyncReport, type SyncRequest } from './run/sync-run.js';
+import { CertbotSource } from './sources/certbot/certbot-source.js';
+import type { CertificateSource } from './sources/source.js';
+import { containerTcpEndpoint, expandTargets, labelTargetsWithoutContainers } from './targets/container-targets.js';
 
 /** The composition root: the only module that knows every adapter. Building it does no I/O. */
 export interface App {
-  /** `hotcert run`: the daemon, not yet started. */
-  createDaemon(): Promise<Daemon>;
-  /** `hotcert status`: every lineage on every target. */
-  status(now: Date): Promise<StatusReport>;
+  /** `hotcert run`: the daemon, not yet started; `startReason` labels its first resync. */
+  createDaemon(metrics: DaemonMetrics, startReason: string, status?: StatusSink): Promise<Daemon>;
+  /** `hotcert status [NAME...]`: every certificate (or the named ones) on every target. */
+  status(names: readonly string[] | undefined, now: Date): Promise<StatusReport>;
   /** Every check `hotcert check-config` reports, in a stable order: files first, then each target. */
   checkConfig(): Promise<Finding[]>;
-  /** One sync of every lineage to every target, under the lock that keeps two hotcerts apart (none for a dry run). */
-  sync(options: DeployOptions): Promise<SyncReport>;
+  /** One sync, under the lock that keeps two hotcerts apart (none for a dry run). */
+  sync(request: SyncRequest, status?: StatusSink): Promise<SyncReport>;
+}
+
+// While the kernel refuses file watches: the first retry of the watches, doubling to the last.
+const WATCH_RETRY_MS: readonly [number, number] = [5000, 300_000];
+
+/** Where certificates come from. */
+function sourceFor(config: Config): CertificateSource {
+  return new CertbotSource({
+    letsencryptDir: config.letsencrypt.dir,
+    policy: { clockSkewMs: config.deploy.clockSkewMs, minRsaBits: config.deploy.minRsaBits },
+    pollMs: config.watch.pollMs,
+    watchRetryMs: WATCH_RETRY_MS,
+  });
 }
 
 /**
- * hotcert's own directories (bundles, the crt-list's), created on first start, mode 0750, in bundles.group; and an
- * empty crt-list file when there is none, because HAProxy refuses to start on a `crt-list` it cannot open: with
- * `strict-sni` it starts on an empty one, and hotcert fills it at runtime.
+ * hotcert's own directories (bundles, the crt-list's), created on first start, mode 0750, in bundles.group; an
+ * empty crt-list file when there is none, because HAProxy refuses to start on a `crt-list` it cannot open (with
+ * `strict-sni` it starts on an empty one, and hotcert fills it at runtime); and no temp file a killed hotcert left.
  */
-async function createOwnFiles(config: Config): Promise<void> {
+async function prepareOwnFiles(config: Config, log: Logger): Promise<void> {
   const { gid } = await resolveOwnership(config.bundles);
   await createDirectory(config.bundles.dir, 0o750, gid);
   await createDirectory(dirname(config.crtList.file), 0o750, gid);
   if ((await readFileIfExists(config.crtList.file)) === undefined) {
     await writeFileAtomic(config.crtList.file, '', { mode: 0o644, ...(gid === undefined ? {} : { gid }) });
+  }
+  for (const dir of new Set([config.bundles.dir, dirname(config.crtList.file), dirname(config.state.file)])) {
+    const removed = await removeLeftoverTempFiles(dir);
+    if (removed.length > 0) log.warn('removed temp files a stopped hotcert left behind', { [Field.file]: dir, files: removed.length });
   }
 }
 
@@ -81,23 +105,25 @@ async function startingTargets(config: Config, docker: DockerApi | undefined, lo
 
 export function createApp(config: Config, log: Logger): App {
   const docker = config.targets.some((target) => target.docker) ? new DockerApi(config.docker.endpoint) : undefined;
-  const clientFor = (target: TargetConfig) => new RuntimeClient(target.name, transportFor(target, docker));
+  const clientFor = (target: TargetConfig): RuntimeClient => new RuntimeClient(target.name, transportFor(target, docker));
   const reloadFallback = docker ? new ReloadFallback(docker, log) : undefined;
-  const newAssessor = () =>
-    workerAssessor({ letsencryptDir: config.letsencrypt.dir, letsencryptRealDir: resolveLetsencryptDir(config.letsencrypt.dir) });
-  const newEngine = async (targets: readonly TargetConfig[], assessor: ReturnType<typeof newAssessor>) =>
-    SyncEngine.create(config, log, targets, clientFor, assessor, undefined, reloadFallback);
+  const newEngine = async (targets: readonly TargetConfig[]): Promise<DeployEngine> => {
+    const ownership = await resolveOwnership(config.bundles);
+    const files = new HotcertFiles(config.bundles.dir, ownership, new CrtListStore(config.crtList.file), new ChainCertificateCache());
+    const engine = new DeployEngine({ config, log, source: sourceFor(config), files, clientFor, clock: systemClock, ...(reloadFallback ? { fallback: reloadFallback } : {}) });
+    for (const target of targets) engine.addTarget(target);
+    return engine;
+  };
   return {
-    createDaemon: async () => {
-      await createOwnFiles(config);
-      const assessor = newAssessor();
-      const engine = await newEngine(await startingTargets(config, docker, log), assessor);
-      return new Daemon(config, { engine, assessor, ...(docker ? { docker } : {}), ...(reloadFallback ? { fallback: reloadFallback } : {}) }, log);
+    createDaemon: async (metrics, startReason, status) => {
+      await prepareOwnFiles(config, log);
+      const engine = await newEngine(await startingTargets(config, docker, log));
+      return new Daemon(config, { engine, metrics, ...(docker ? { docker } : {}), ...(reloadFallback ? { fallback: reloadFallback } : {}), ...(status ? { status } : {}) }, log, startReason);
     },
-    status: async (now) => {
+    status: async (names, now) => {
       const targets = (await expandTargets(config.targets, docker)).map((target) => ({ target, client: clientFor(target) }));
       try {
-        return await collectStatus(config, targets, now);
+        return await collectStatus(config, sourceFor(config), targets, names, now);
       } finally {
         for (const { client } of targets) client.close();
       }
@@ -126,33 +152,33 @@ export function createApp(config: Config, log: Logger): App {
       const emptyGroups = labelTargetsWithoutContainers(config.targets, targets).map((target): Finding => ({ status: 'warn', subject: `target ${target.name}`, message: `no running container carries the label ${target.docker?.label} yet` }));
       return [...findings, ...perTarget.flat(), ...emptyGroups];
     },
-    sync: async (options) => {
+    sync: async (request, status) => {
       const lock = new ProcessLock(dirname(config.crtList.file));
-      if (!options.dryRun) {
-        await createOwnFiles(config);
+      if (!request.dryRun) {
+        await prepareOwnFiles(config, log);
         await lock.acquire();
       }
-      let engine: SyncEngine | undefined;
+      let engine: DeployEngine | undefined;
       try {
-        const assessor = newAssessor();
         const targets = await expandTargets(config.targets, docker);
         for (const group of labelTargetsWithoutContainers(config.targets, targets)) {
           log.warn('no running container carries the label of this target: nothing to deploy to there', { [Field.target]: group.name, label: group.docker?.label ?? '' });
         }
-        engine = await newEngine(targets, assessor);
-        const report = await engine.syncAll(options).finally(() => assessor.close());
+        engine = await newEngine(targets);
+        const report = await runSync(engine, request, log, new LoggedProgress(log, request.dryRun ? 'sync (dry run)' : 'sync', status));
         const counts = countOutcomes(report.outcomes);
         const inSync = counts.failed + counts.held + counts['not-ready'] === 0;
-        log.info(inSync ? 'sync finished: every target serves what Certbot holds' : 'sync finished: not everything is in sync', {
-          lineages: report.lineages,
+        log.log(inSync ? 'info' : 'warn', inSync ? 'sync finished: every target serves what the source holds' : 'sync finished: not everything is in sync', {
+          lineages: report.certificates,
           targets: engine.targets.length,
           ...Object.fromEntries(Object.entries(counts).map(([kind, count]) => [kind.replace('-', '_'), count])),
           [Field.durationMs]: report.durationMs,
-          ...(options.dryRun ? { dry_run: true } : {}),
+          ...(request.dryRun ? { dry_run: true } : {}),
         });
         return report;
       } finally {
         engine?.closeConnections();
+        await engine?.source.close();
         await lock.release();
       }
     },

@@ -26,7 +26,7 @@ export interface ConfigIssue {
 
 /** The configuration cannot be used. Lists every problem at once, not only the first. */
 export class ConfigError extends HotcertError {
-  readonly code = 'CONFIG_INVALID';
+  readonly code: string = 'CONFIG_INVALID';
 
   constructor(
     readonly source: string,
@@ -41,24 +41,47 @@ export class ConfigError extends HotcertError {
   }
 }
 
+/** The configuration file named with --config (or $HOTCERT_CONFIG) does not exist or cannot be read. */
+export class ConfigFileUnreadableError extends ConfigError {
+  override readonly code = 'CONFIG_UNREADABLE';
+
+  constructor(source: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    super(source, issues, options);
+    this.message = `cannot read the configuration file ${source}`;
+  }
+}
+
 /** A runtime API address in the configuration or on the command line does not parse. */
 export class RuntimeAddressError extends HotcertError {
   readonly code = 'RUNTIME_ADDRESS_INVALID';
 }
 
-/** The runtime API could not be reached or the connection broke before a full reply arrived. */
+/** The runtime API could not be reached: nothing was sent (no socket, connection refused, no client in the container). */
 export class RuntimeTransportError extends HotcertError {
   readonly code: string = 'RUNTIME_UNREACHABLE';
 }
 
-/** HAProxy closed the connection while a request waited for its reply (HAProxy 2.6 does so for an oversized command). */
+/**
+ * The connection closed or broke while a request waited for its reply: the request may or may not have run
+ * (HAProxy 2.6 to 3.3 also close it without a word for a command larger than tune.bufsize).
+ */
 export class RuntimeConnectionClosedError extends RuntimeTransportError {
   override readonly code = 'RUNTIME_CONNECTION_CLOSED';
 }
 
-/** The runtime API did not answer within the deadline. */
+/** The runtime API did not answer within the deadline: the request may or may not have run. */
 export class RuntimeTimeoutError extends HotcertError {
   readonly code = 'RUNTIME_TIMEOUT';
+}
+
+/** Whether a runtime request's outcome is unknown (sent, no full reply): the facts must be gathered again. */
+export function isUnclearOutcome(error: unknown): boolean {
+  return error instanceof RuntimeConnectionClosedError || error instanceof RuntimeTimeoutError;
+}
+
+/** Whether the runtime API could not be used at all (nothing was sent). */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof RuntimeTransportError && !(error instanceof RuntimeConnectionClosedError);
 }
 
 /** HAProxy answered, but not with what the command needed. `reply` is HAProxy's own text (never a payload). */
@@ -73,6 +96,16 @@ export class RuntimeCommandError extends HotcertError {
   ) {
     super(message, subject, options);
   }
+}
+
+/** HAProxy refused a bundle, and undoing what the attempt left (its store, the bundle file) failed too. */
+export class CleanupFailedError extends HotcertError {
+  readonly code = 'CLEANUP_FAILED';
+}
+
+/** Another runtime API client keeps a certificate transaction open (HAProxy has one per process, shared). */
+export class TransactionBusyError extends HotcertError {
+  readonly code = 'RUNTIME_TRANSACTION_BUSY';
 }
 
 /** The command line is wrong (unknown command or option). */
@@ -110,9 +143,32 @@ export class LineageInvalidError extends HotcertError {
   readonly code = 'LINEAGE_INVALID';
 }
 
-/** A file hotcert writes (bundle, crt-list) could not be written or restored. */
+/** A file hotcert writes (bundle, crt-list, lock, state) could not be written, restored or removed. */
 export class FileWriteError extends HotcertError {
   readonly code = 'FILE_WRITE_FAILED';
+
+  /** The system's reason (ENOSPC, EROFS, EACCES…), for the exit code and for alerts. */
+  get errno(): string | undefined {
+    return (this.cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/** A file system error in words an operator acts on: "no space left on the device (ENOSPC)". */
+export function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'the disk quota is exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    EISDIR: 'is a directory',
+    EIO: 'input/output error',
+  };
+  if (code === undefined) return (error as Error).message ?? String(error);
+  return words[code] ? `${words[code]} (${code})` : code;
 }
 
 /** A bundle cannot be sent to a target: too big for one runtime command. */
@@ -123,6 +179,11 @@ export class BundleTooLargeError extends HotcertError {
 /** Another hotcert process is writing to the same HAProxy targets. */
 export class LockHeldError extends HotcertError {
   readonly code = 'LOCK_HELD';
+}
+
+/** The lock cannot be taken at all (flock(1) missing or failing). */
+export class LockError extends HotcertError {
+  readonly code = 'LOCK_FAILED';
 }
 
 /** The Docker API could not be reached, refused a request, or a container a target names is not there. */
@@ -138,4 +199,21 @@ export class ContainerNotRunningError extends DockerError {
 /** The reload fallback ran, but the container does not serve the new certificate afterwards. */
 export class ReloadFallbackError extends HotcertError {
   readonly code = 'RELOAD_FALLBACK_FAILED';
+}
+
+/** The kernel refused another inotify watch or instance (fs.inotify.max_user_watches, max_user_instances). */
+export class WatchLimitError extends HotcertError {
+  readonly code = 'WATCH_LIMIT';
+
+  constructor(
+    readonly dir: string,
+    readonly errno: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `cannot watch ${dir}: the inotify limit is reached (${errno}); raise it, e.g. "sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512" (and persist it in /etc/sysctl.d/)`,
+      { file: dir },
+      options,
+    );
+  }
 }

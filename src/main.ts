@@ -4,34 +4,43 @@ import { checkConfigCommand } from './cli/commands/check-config-command.js';
 import { runCommand } from './cli/commands/run-command.js';
 import { statusCommand } from './cli/commands/status-command.js';
 import { syncCommand } from './cli/commands/sync-command.js';
-import { ExitCode, type ExitCodeValue } from './cli/exit-codes.js';
-import { parseCliArgs, USAGE, type CliArgs } from './cli/parse-args.js';
+import { ExitCode, fileFaultExitCode, fileFaultOf, type ExitCodeValue } from './cli/exit-codes.js';
+import { commandHelp, parseCliArgs, usageLine, USAGE, type CliArgs, type Command } from './cli/parse-args.js';
+import { Stdout } from './cli/stdout.js';
 import { readVersion } from './cli/version.js';
 import { loadConfig } from './config/load-config.js';
 import type { Config, LogFormat } from './config/schema.js';
-import { ConfigError, DockerError, UsageError } from './errors.js';
+import { ConfigError, ConfigFileUnreadableError, DockerError, LockError, UsageError } from './errors.js';
 import { closeLogger, createLogger, type Logger } from './observe/log/create-logger.js';
 import { Field } from './observe/log/fields.js';
+
+// Monitoring plugins answer UNKNOWN (3) when they cannot run at all: a bad command line or configuration.
+const STATUS_UNKNOWN = 3;
 
 /**
  * The CLI: argv → config → app → exit code. It never calls process.exit(): the exit code is set and the event loop
  * drains, so the last log line (the cause of a failure) is always written.
  */
-async function main(argv: readonly string[]): Promise<ExitCodeValue | number> {
+async function main(argv: readonly string[], stdout: Stdout): Promise<ExitCodeValue | number> {
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`hotcert: ${error.message}\n\n${USAGE}`);
-    return ExitCode.usage;
+    const command = error.subject.command as Command | undefined;
+    process.stderr.write(`hotcert: ${error.message}\n${usageLine(command)}`);
+    return command === 'status' ? STATUS_UNKNOWN : ExitCode.usage;
   }
   if (args.command === 'help') {
-    process.stdout.write(USAGE);
+    stdout.write(USAGE);
+    return ExitCode.ok;
+  }
+  if (args.help) {
+    stdout.write(commandHelp(args.command));
     return ExitCode.ok;
   }
   if (args.command === 'version') {
-    process.stdout.write(`hotcert ${readVersion()}\n`);
+    stdout.write(`hotcert ${readVersion()}\n`);
     return ExitCode.ok;
   }
 
@@ -42,34 +51,61 @@ async function main(argv: readonly string[]): Promise<ExitCodeValue | number> {
     loaded = await loadConfig({ file: args.configFile, env: process.env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const lines = error.issues.map((issue) => `  ${issue.path}: ${issue.message}`);
-    bootstrapLog.error([error.message, ...lines].join('\n'), { [Field.errorCode]: error.code });
+    logConfigError(bootstrapLog, error);
     await closeLogger(bootstrapLog);
-    return ExitCode.config;
+    if (args.command === 'status') return STATUS_UNKNOWN;
+    return error instanceof ConfigFileUnreadableError ? ExitCode.noInput : ExitCode.config;
   }
   await closeLogger(bootstrapLog);
 
   const log = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
   activeLog = log;
   try {
-    return await dispatch(args, loaded.config, loaded.file, log);
+    return await dispatch(args, loaded.config, loaded.file, log, stdout);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      // A value that validates but names something that does not exist (a user or group).
-      log.error([error.message, ...error.issues.map((issue) => `  ${issue.path}: ${issue.message}`)].join('\n'), { [Field.errorCode]: error.code });
-      return ExitCode.config;
-    }
-    if (error instanceof DockerError) {
-      // Docker is down or refuses: the same as an unreachable target, not a bug.
-      log.error('cannot use the Docker API', { [Field.error]: error });
-      return ExitCode.unavailable;
-    }
-    log.error('hotcert failed', { [Field.error]: error });
-    return ExitCode.software;
+    return exitCodeOf(error, log, args.command);
   } finally {
     activeLog = undefined;
     await closeLogger(log);
   }
+}
+
+/** What ends a command, as an exit code, with one line in the log saying why (a stack only for what is unforeseen). */
+function exitCodeOf(error: unknown, log: Logger, command: Command): ExitCodeValue | number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`hotcert: ${error.message}\n${usageLine(command)}`);
+    return command === 'status' ? STATUS_UNKNOWN : ExitCode.usage;
+  }
+  if (error instanceof ConfigError) {
+    // A value that validates but names something that does not exist (a user or group).
+    logConfigError(log, error);
+    return command === 'status' ? STATUS_UNKNOWN : ExitCode.config;
+  }
+  if (command === 'status') {
+    log.error('hotcert status cannot tell', { [Field.error]: error });
+    return STATUS_UNKNOWN;
+  }
+  if (error instanceof DockerError) {
+    // Docker is down or refuses: the same as an unreachable target, not a bug.
+    log.error('cannot use the Docker API', { [Field.error]: error });
+    return ExitCode.unavailable;
+  }
+  const fileFault = fileFaultOf(error);
+  if (fileFault) {
+    log.error(fileFault.message, { [Field.errorCode]: fileFault.code, [Field.file]: fileFault.subject.file ?? '' });
+    return fileFaultExitCode(fileFault);
+  }
+  if (error instanceof LockError) {
+    log.error(error.message, { [Field.errorCode]: error.code });
+    return ExitCode.unavailable;
+  }
+  log.error('hotcert failed', { [Field.error]: error });
+  return ExitCode.software;
+}
+
+function logConfigError(log: Logger, error: ConfigError): void {
+  const lines = error instanceof ConfigFileUnreadableError ? error.issues.map((issue) => `  ${issue.message}`) : error.issues.map((issue) => `  ${issue.path}: ${issue.message}`);
+  log.error([error.message, ...lines].join('\n'), { [Field.errorCode]: error.code });
 }
 
 function bootstrapLogFormat(env: NodeJS.ProcessEnv): LogFormat {
@@ -77,16 +113,17 @@ function bootstrapLogFormat(env: NodeJS.ProcessEnv): LogFormat {
   return requested === 'journald' || requested === 'json' || requested === 'text' ? requested : 'auto';
 }
 
-async function dispatch(args: CliArgs, config: Config, file: string | undefined, log: Logger): Promise<ExitCodeValue | number> {
+async function dispatch(args: CliArgs, config: Config, file: string | undefined, log: Logger, stdout: Stdout): Promise<ExitCodeValue | number> {
+  const names = args.names.length > 0 ? args.names : undefined;
   switch (args.command) {
     case 'run':
       return runCommand(config, file, log);
     case 'sync':
-      return syncCommand(createApp(config, log), { dryRun: args.dryRun, force: args.force });
+      return syncCommand(createApp(config, log), { dryRun: args.dryRun, force: args.force, ...(names ? { names } : {}) }, stdout);
     case 'status':
-      return statusCommand(createApp(config, log), { json: args.json, warnDays: config.status.warnDays });
+      return statusCommand(createApp(config, log), { json: args.json, names, thresholds: config.status }, stdout);
     case 'check-config':
-      return checkConfigCommand(createApp(config, log), config, file);
+      return checkConfigCommand(createApp(config, log), config, file, stdout);
     default:
       throw new UsageError(`command "${args.command}" is not available here`);
   }
@@ -108,8 +145,12 @@ function fail(error: unknown): void {
 
 process.on('unhandledRejection', fail);
 process.on('uncaughtException', fail);
+// A closed stderr (`hotcert status 2>&1 | head -1`) loses log lines, never the command's exit code.
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') fail(error);
+});
 
-main(process.argv.slice(2)).then(
+main(process.argv.slice(2), new Stdout()).then(
   (code) => {
     process.exitCode = code;
     // Everything was closed and the last line written; should a handle still hold the event loop, do not hang.

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, ConfigFileUnreadableError, type ConfigIssue } from '../errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { completeConfig, configSchema, type Config } from './schema.js';
 
@@ -34,7 +34,7 @@ export async function loadConfig(source: ConfigSource): Promise<LoadedConfig> {
     const code = (error as NodeJS.ErrnoException).code;
     if (!(code === 'ENOENT' && explicit === undefined)) {
       const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
-      throw new ConfigError(file, [{ path: '(file)', message: `cannot read ${file}: ${reason}` }], { cause: error });
+      throw new ConfigFileUnreadableError(file, [{ path: '(file)', message: `cannot read ${file}: ${reason}` }], { cause: error });
     }
   }
   const config = parseConfigText(text ?? '', text === undefined ? 'defaults' : file, source.env);

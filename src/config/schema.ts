@@ -150,6 +150,11 @@ export const configSchema = z.strictObject({
         // hotcert run: take a lineage removed with `certbot delete` out of every HAProxy too (off: report it and
         // leave it served). Never the default certificate of a bind: HAProxy refuses that.
         removeDeleted: z.boolean().default(false),
+        // How far in the future a certificate's notBefore may lie (the CA's clock and this host's differ a little);
+        // beyond it the certificate is refused as not yet valid.
+        clockSkewMs: z.number().int().min(0).max(86_400_000).default(300_000),
+        // The smallest RSA key deployed: HAProxy's OpenSSL refuses smaller ones at its default security level.
+        minRsaBits: z.number().int().min(1024).max(16_384).default(2048),
       })
       .prefault({}),
     watch: z
@@ -164,6 +169,8 @@ export const configSchema = z.strictObject({
         rescanIntervalMs: z.number().int().min(10_000).max(604_800_000).default(3_600_000),
         // How often each target is asked whether it is up and which HAProxy process serves (reloads, restarts).
         targetCheckIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+        // While the kernel refuses file watches (fs.inotify limits), how often every certificate is looked at.
+        pollMs: z.number().int().min(1000).max(3_600_000).default(10_000),
       })
       .prefault({}),
     state: z.strictObject({ file: absolutePath.default('/var/lib/hotcert/state.json') }).prefault({}),
@@ -176,7 +183,14 @@ export const configSchema = z.strictObject({
           .default(''),
       })
       .prefault({}),
-    status: z.strictObject({ warnDays: z.number().int().min(0).max(365).default(14) }).prefault({}),
+    status: z
+      .strictObject({
+        // hotcert status (WARNING) and the daemon's log (a warning a day) when a served certificate expires within
+        // this many days; CRITICAL and an error within criticalDays.
+        warnDays: z.number().int().min(0).max(365).default(14),
+        criticalDays: z.number().int().min(0).max(365).default(7),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
@@ -227,16 +241,17 @@ export interface Config {
   readonly docker: { readonly endpoint: RuntimeAddress };
   readonly targets: readonly TargetConfig[];
   readonly lineages: Readonly<Record<string, LineageOptions>>;
-  readonly deploy: { readonly staleTransactionMs: number; readonly removeDeleted: boolean };
+  readonly deploy: { readonly staleTransactionMs: number; readonly removeDeleted: boolean; readonly clockSkewMs: number; readonly minRsaBits: number };
   readonly watch: {
     readonly settleMs: number;
     readonly maxWaitMs: number;
     readonly notReadyAlertMs: number;
     readonly rescanIntervalMs: number;
     readonly targetCheckIntervalMs: number;
+    readonly pollMs: number;
   };
   readonly state: { readonly file: string };
-  readonly status: { readonly warnDays: number };
+  readonly status: { readonly warnDays: number; readonly criticalDays: number };
   readonly metrics: { readonly listen: string };
   readonly log: { readonly level: LogLevel; readonly format: LogFormat };
 }

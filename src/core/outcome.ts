@@ -1,4 +1,3 @@
-/** What a sync did for one lineage on one target. */
 /**
  * `reloaded`: the runtime API could not be used, so the files were written and the container reloaded (the opt-in
  * reload fallback); never counted as a hot swap.
@@ -26,4 +25,13 @@ export interface Outcome {
   /** Why: for not-ready, held and failed, and for a deploy that only repaired files. */
   readonly reason?: string;
   readonly error?: unknown;
+  /** Planned only (`sync --dry-run`): nothing was changed. */
+  readonly dryRun?: boolean;
+}
+
+/** Counts per outcome, for the line that closes a sync. */
+export function countOutcomes(outcomes: readonly Outcome[]): Record<OutcomeKind, number> {
+  const counts: Record<OutcomeKind, number> = { deployed: 0, added: 0, reloaded: 0, unchanged: 0, 'not-ready': 0, held: 0, failed: 0 };
+  for (const outcome of outcomes) counts[outcome.kind] += 1;
+  return counts;
 }

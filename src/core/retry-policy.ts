@@ -12,7 +12,8 @@ export interface RetryState {
  * - not-ready: Certbot is mid-write; look again soon, then less often (250 ms doubling, at most 30 s).
  * - failed: bad input or a refusal; try again with a capped backoff (1 s doubling, at most 5 min), never give up:
  *   a fixed file or a HAProxy that comes back is picked up without an operator's restart.
- * - held: a refused rollback is a decision, not a failure: no retry (the next change or rescan looks again).
+ * - held: a refused rollback stays refused until the source or hotcert's files change; looked at again with a
+ *   slower backoff (1 min doubling, at most 1 h), so that a repair is picked up without waiting for the rescan.
  */
 export function retryAfter(outcome: OutcomeKind, state: RetryState): RetryDecision {
   switch (outcome) {
@@ -20,6 +21,8 @@ export function retryAfter(outcome: OutcomeKind, state: RetryState): RetryDecisi
       return { kind: 'retry', delayMs: Math.min(250 * 2 ** (state.attempt - 1), 30_000) };
     case 'failed':
       return { kind: 'retry', delayMs: Math.min(1000 * 2 ** (state.attempt - 1), 300_000) };
+    case 'held':
+      return { kind: 'retry', delayMs: Math.min(60_000 * 2 ** (state.attempt - 1), 3_600_000) };
     default:
       return { kind: 'done' };
   }

@@ -1,4 +1,6 @@
-import { normalizeSerial } from '../core/serial.js';
+import { chainLink } from '../core/cert-identity.js';
+import type { StoreFacts } from '../core/facts.js';
+import { canonicalSerial } from '../core/serial.js';
 
 /**
  * A path that can never be a certificate store: `abort ssl cert` on it aborts nothing, and HAProxy's reply names
@@ -22,15 +24,25 @@ export interface CertStoreDetails {
   readonly notBefore: Date | undefined;
   readonly notAfter: Date | undefined;
   readonly sha1Fingerprint: string | undefined;
+  /** Each chain certificate as `subject|issuer` (`Chain Subject:` and `Chain Issuer:` lines, in order). */
+  readonly chain: readonly string[];
+  /** The DNS names of `Subject Alternative Name:`. */
+  readonly dnsNames: readonly string[];
 }
 
 /** Undefined when HAProxy has no such store ("Can't display the certificate: Not found …"). */
 export function parseCertStoreDetails(reply: string): CertStoreDetails | undefined {
   if (!/^Filename: /m.test(reply)) return undefined;
   const fields = new Map<string, string>();
+  const chainSubjects: string[] = [];
+  const chainIssuers: string[] = [];
   for (const line of reply.split('\n')) {
     const colon = line.indexOf(':');
-    if (colon > 0 && !fields.has(line.slice(0, colon))) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+    if (colon <= 0) continue;
+    const [key, value] = [line.slice(0, colon), line.slice(colon + 1).trim()];
+    if (key === 'Chain Subject') chainSubjects.push(value);
+    else if (key === 'Chain Issuer') chainIssuers.push(value);
+    else if (!fields.has(key)) fields.set(key, value);
   }
   const date = (text: string | undefined): Date | undefined => {
     if (!text) return undefined;
@@ -41,11 +53,32 @@ export function parseCertStoreDetails(reply: string): CertStoreDetails | undefin
   return {
     path: (fields.get('Filename') ?? '').replace(/^\*/, ''),
     status: fields.get('Status') ?? 'unknown',
-    serial: serial ? normalizeSerial(serial) : undefined,
+    serial: serial ? canonicalSerial(serial) : undefined,
     notBefore: date(fields.get('notBefore')),
     notAfter: date(fields.get('notAfter')),
     sha1Fingerprint: fields.get('SHA1 FingerPrint')?.toUpperCase(),
+    chain: chainSubjects.map((subject, index) => chainLink(subject, chainIssuers[index] ?? '')),
+    dnsNames: (fields.get('Subject Alternative Name') ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.startsWith('DNS:'))
+      .map((entry) => entry.slice(4)),
   };
+}
+
+/** A store's details as facts for the plan: its status, and the certificate it holds (none when Empty). */
+export function storeFacts(details: CertStoreDetails | undefined): StoreFacts | undefined {
+  if (!details) return undefined;
+  const certificate = details.sha1Fingerprint
+    ? {
+        identity: { leafSha1: details.sha1Fingerprint, chain: details.chain },
+        serial: details.serial,
+        notBefore: details.notBefore,
+        notAfter: details.notAfter,
+        dnsNames: details.dnsNames,
+      }
+    : undefined;
+  return { status: details.status, certificate };
 }
 
 /** `set ssl cert`: the path HAProxy says the transaction is about, and whether it was new. */
@@ -88,4 +121,12 @@ export function parseCrtListEntries(reply: string): { readonly path: string; rea
     if (match) entries.push({ path: match[1] as string, line: Number(match[2]), text: line });
   }
   return entries;
+}
+
+/** `show ssl cert` without argument: `# transaction` then `*<path>`, `# filename` then one path a line. */
+export function parseStoreList(reply: string): string[] {
+  return reply
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('*'));
 }

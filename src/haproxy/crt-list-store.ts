@@ -2,16 +2,23 @@ import { statSync } from 'node:fs';
 import { readFileIfExists, writeFileAtomic } from '../platform/files/atomic-file.js';
 import { CrtListText, type CrtListLine } from './crt-list-file.js';
 
+interface PendingEdit {
+  readonly apply: (text: CrtListText) => void;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * hotcert's crt-list file on disk. It is read again when it changes under hotcert (an operator's edit, detected by
- * inode, size and mtime); edits are made in memory and written by one atomic rewrite per batch (group commit), so
- * adding ten thousand lineages does not rewrite a ten-thousand-line file ten thousand times.
+ * hotcert's crt-list file on disk. What it answers is what the file holds: the file as last read (read again when
+ * it changes under hotcert, detected by inode, size and mtime) or as last written. Edits wait in a queue and are
+ * written by one atomic rewrite per batch (group commit: adding ten thousand lineages does not rewrite a
+ * ten-thousand-line file ten thousand times); each edit's promise settles with the write that carried it, so a
+ * caller reports a line as written only when it is on disk, and every caller of a write that failed sees its error.
  */
 export class CrtListStore {
-  private current: { text: CrtListText; signature: string } | undefined;
-  /** Edits not yet on disk; further edits build on them. */
-  private dirty = false;
-  private flushing: Promise<void> | undefined;
+  private known: { text: CrtListText; signature: string } | undefined;
+  private pending: PendingEdit[] = [];
+  private writing: Promise<void> | undefined;
 
   constructor(
     readonly path: string,
@@ -22,71 +29,53 @@ export class CrtListStore {
     return (await this.load()).state(line);
   }
 
-  /** Puts the line into the file's text in memory; `flush()` writes it. False when it was there already. */
-  async stageLine(line: CrtListLine): Promise<boolean> {
-    const text = await this.load();
-    // No await between the check and the edit: concurrent deploys must not overwrite each other's edits.
-    if (text.state(line) === 'present') return false;
-    text.put(line);
-    this.dirty = true;
-    return true;
+  /** Puts the line for its path into the file (one line a path); resolves once it is on disk. */
+  put(line: CrtListLine): Promise<void> {
+    return this.edit((text) => text.put(line));
   }
 
-  /** Takes a path's line back out (a runtime add that failed) and writes the file. */
-  async removeLine(path: string): Promise<void> {
-    (await this.load()).remove(path);
-    this.dirty = true;
-    await this.flush();
+  /** Takes a path's lines out of the file; resolves once that is on disk. */
+  remove(path: string): Promise<void> {
+    return this.edit((text) => text.remove(path));
   }
 
-  /** Writes what is staged; callers that edit while a write runs are covered by the next write. */
-  async flush(): Promise<void> {
-    while (this.dirty || this.flushing !== undefined) {
-      if (this.flushing !== undefined) {
-        await this.flushing;
-        continue;
-      }
-      this.flushing = this.writeStaged();
-      try {
-        await this.flushing;
-      } finally {
-        this.flushing = undefined;
-      }
-    }
+  private edit(apply: (text: CrtListText) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ apply, resolve, reject });
+      this.writing ??= this.writeQueued().finally(() => {
+        this.writing = undefined;
+      });
+    });
   }
 
-  private async writeStaged(): Promise<void> {
+  // Never rejects: each batch's outcome goes to the edits it carried.
+  private async writeQueued(): Promise<void> {
     // Let edits made in the same turn of the event loop join this write.
     await new Promise((resolve) => setImmediate(resolve));
-    if (!this.dirty || !this.current) return;
-    this.dirty = false;
-    const current = this.current;
-    try {
-      await writeFileAtomic(this.path, current.text.render(), { mode: this.mode });
-    } catch (error) {
-      // Not on disk: the next load reads the file again, so nothing in memory claims otherwise.
-      this.current = undefined;
-      throw error;
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        const text = CrtListText.parse((await this.load()).render());
+        for (const edit of batch) edit.apply(text);
+        await writeFileAtomic(this.path, text.render(), { mode: this.mode });
+        this.known = { text, signature: this.signature() };
+        for (const edit of batch) edit.resolve();
+      } catch (error) {
+        // Not on disk: what the file holds is read again next time.
+        this.known = undefined;
+        for (const edit of batch) edit.reject(error);
+      }
     }
-    if (this.current === current) current.signature = this.signature();
   }
 
   private async load(): Promise<CrtListText> {
-    if (this.memoryIsCurrent()) return (this.current as { text: CrtListText }).text;
     const signature = this.signature();
-    // Checked again after every await: another deploy may have edited or loaded meanwhile, and edits must all go
-    // to one object, never to a stale copy.
-    if (this.memoryIsCurrent(signature)) return (this.current as { text: CrtListText }).text;
+    if (this.known?.signature === signature) return this.known.text;
     const raw = (await readFileIfExists(this.path)) ?? '';
-    if (this.memoryIsCurrent(signature)) return (this.current as { text: CrtListText }).text;
-    this.current = { text: CrtListText.parse(raw), signature };
-    return this.current.text;
-  }
-
-  /** Memory is the truth while edits are staged or being written, or when the file has not changed since read. */
-  private memoryIsCurrent(signature?: string): boolean {
-    if (!this.current) return false;
-    return this.dirty || this.flushing !== undefined || this.current.signature === signature;
+    // Another load may have finished meanwhile; either copy is the file as it is.
+    this.known = { text: CrtListText.parse(raw), signature };
+    return this.known.text;
   }
 
   // Synchronous: asked once per lineage and target on every sync; a thread-pool round trip per call dominated.

@@ -51,7 +51,7 @@ export class ExecTransport implements RuntimeTransport {
     const output = await this.run(`prompt\n${requests.map(frameRequest).join('')}`);
     const replies = output.split(PROMPT).slice(1, requests.length + 1).map(unframePromptReply);
     if (replies.length !== requests.length) {
-      throw new RuntimeTransportError(`runtime API ${this.address} answered ${replies.length} of ${requests.length} commands`, { runtime: this.address });
+      throw new RuntimeConnectionClosedError(`runtime API ${this.address} answered ${replies.length} of ${requests.length} commands`, { runtime: this.address });
     }
     return replies;
   }
@@ -82,7 +82,7 @@ export class ExecTransport implements RuntimeTransport {
           );
         stream.once('end', ended);
         stream.once('close', ended);
-        stream.once('error', (error: Error) => closeWith(new RuntimeTransportError(`runtime API ${this.address}: ${error.message}`, { runtime: this.address }, { cause: error })));
+        stream.once('error', (error: Error) => closeWith(new RuntimeConnectionClosedError(`runtime API ${this.address}: the exec stream broke (${error.message})`, { runtime: this.address }, { cause: error })));
       },
     };
   }

@@ -1,4 +1,4 @@
-/** Parsers of HAProxy 2.6 runtime API replies. Pure: text in, values out. */
+/** Parsers of HAProxy runtime API replies (2.6 to 3.4, see dialect.ts). Pure: text in, values out. */
 
 /** `show info`: `Name: value` per line. */
 export function parseShowInfo(reply: string): ReadonlyMap<string, string> {
@@ -24,12 +24,6 @@ export function parseCrtListNames(reply: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-/** The leading `major.minor` of HAProxy's version string (`2.6.12-1+deb12u4` → [2, 6]). */
-export function parseVersion(version: string): readonly [number, number] | undefined {
-  const match = /^(\d+)\.(\d+)/.exec(version);
-  return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
 /**

@@ -53,8 +53,9 @@ export function socketChannelOpener(endpoint: RuntimeEndpoint, timeoutMs: number
       listen: (onData, onClosed) => {
         const closeWith = firstCloseOnly(onClosed);
         socket.on('data', (chunk: Buffer) => onData(chunk.toString('utf8')));
+        // Broken mid-session: what was sent may or may not have run (RuntimeConnectionClosedError, not unreachable).
         socket.on('error', (error: NodeJS.ErrnoException) =>
-          closeWith(new RuntimeTransportError(`runtime API ${address}: ${error.code ?? error.message}`, { runtime: address }, { cause: error })),
+          closeWith(new RuntimeConnectionClosedError(`runtime API ${address}: the connection broke (${error.code ?? error.message})`, { runtime: address }, { cause: error })),
         );
         socket.once('close', () => closeWith(new RuntimeConnectionClosedError(`runtime API ${address} closed the connection`, { runtime: address })));
       },

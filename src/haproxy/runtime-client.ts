@@ -7,12 +7,14 @@ import {
   isNewCertReply,
   parseCertStoreDetails,
   parseCrtListEntries,
+  parseStoreList,
   parseSetCertReply,
   parseTransactionProbe,
   TRANSACTION_PROBE_PATH,
   type CertStoreDetails,
 } from './cert-replies.js';
 import { parseCliLevel, parseCrtListNames, parseShowInfo, refusalOf, type CliLevel } from './replies.js';
+import { dialectFor, type Dialect } from './dialect.js';
 import type { RuntimeRequest, RuntimeTransport, SendOptions } from './runtime-transport.js';
 
 export interface HaproxyInfo {
@@ -38,6 +40,7 @@ export interface RuntimeClientOptions {
 export class RuntimeClient {
   private readonly lockedAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private knownDialect: Dialect | undefined;
 
   constructor(
     readonly target: string,
@@ -52,6 +55,11 @@ export class RuntimeClient {
     return this.transport.address;
   }
 
+  /** The HAProxy version last seen on this target (from `show info`), for messages and limits. */
+  get dialect(): Dialect | undefined {
+    return this.knownDialect;
+  }
+
   close(): void {
     this.transport.close?.();
   }
@@ -62,6 +70,7 @@ export class RuntimeClient {
     const fields = parseShowInfo(reply);
     const version = fields.get('Version');
     if (!version) throw this.refused('show info', reply);
+    this.knownDialect = dialectFor(version);
     return { version, pid: Number(fields.get('Pid') ?? NaN), uptimeSec: Number(fields.get('Uptime_sec') ?? NaN) };
   }
 
@@ -92,6 +101,13 @@ export class RuntimeClient {
     const open = parseTransactionProbe(reply);
     if (open === undefined) throw this.refused('abort ssl cert', reply, TRANSACTION_PROBE_PATH);
     return open ?? undefined;
+  }
+
+  /** The path of every certificate store HAProxy holds (`show ssl cert` without argument), transaction aside. */
+  async listCertStores(): Promise<string[]> {
+    const reply = await this.send({ line: 'show ssl cert' });
+    if (refusalOf(reply)) throw this.refused('show ssl cert', reply);
+    return parseStoreList(reply);
   }
 
   /** A store's details, or those of the open transaction with `{ transaction: true }`; undefined when unknown. */
@@ -156,15 +172,27 @@ export class RuntimeClient {
     });
     const result = parseSetCertReply(reply);
     if (result) return result;
-    if (reply === '') {
-      // HAProxy 2.6 closes the connection without a word when a command and its payload exceed tune.bufsize.
-      throw new RuntimeCommandError(
-        `target ${this.target}: HAProxy closed the connection without a reply to "set ssl cert ${path}" (${Buffer.byteLength(bundle)}-byte bundle): the command is probably larger than its tune.bufsize; set targets[].maxCommandBytes below it`,
-        reply,
-        { target: this.target, runtime: this.transport.address, file: path },
-      );
-    }
+    if (reply === '') throw this.closedDuringSet(path, bundle);
     throw this.refused('set ssl cert', reply, path);
+  }
+
+  /**
+   * `set ssl cert` and, in the same write, `show ssl cert *<path>`: the path HAProxy says the transaction is about
+   * (HAProxy 2.6 puts a payload into whatever transaction is open, so the caller compares it with its own), and what
+   * the transaction holds right after the set, one round trip instead of two.
+   */
+  async setCertAndShowTransaction(path: string, bundle: string): Promise<{ opened: { created: boolean; path: string }; pending: CertStoreDetails | undefined }> {
+    let replies: string[];
+    try {
+      replies = await this.sendBatch([{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }]);
+    } catch (error) {
+      if (error instanceof RuntimeConnectionClosedError) throw this.closedDuringSet(path, bundle, error);
+      throw error;
+    }
+    const [set = '', show = ''] = replies;
+    const opened = parseSetCertReply(set);
+    if (!opened) throw this.refused('set ssl cert', set, path);
+    return { opened, pending: parseCertStoreDetails(show) };
   }
 
   async abortCert(path: string): Promise<'aborted' | 'no-transaction'> {
@@ -210,14 +238,29 @@ export class RuntimeClient {
     }
   }
 
+  // HAProxy 2.6 to 3.3 close the connection without a word when a command and its payload exceed tune.bufsize.
+  private closedDuringSet(path: string, bundle: string, cause?: Error): RuntimeCommandError {
+    const limit = this.knownDialect?.commandLimit ?? 'tune.bufsize';
+    return new RuntimeCommandError(
+      `target ${this.target}${this.versionText()}: HAProxy closed the connection without a reply to "set ssl cert ${path}" (${Buffer.byteLength(bundle)}-byte bundle): the command is probably larger than its ${limit}; set targets[].maxCommandBytes below it`,
+      '',
+      { target: this.target, runtime: this.transport.address, file: path },
+      cause ? { cause } : undefined,
+    );
+  }
+
   private refused(command: string, reply: string, subject?: string): RuntimeCommandError {
     const text = reply.split('\n').filter((line) => line.trim() !== '').join(' / ');
     const level = refusalOf(reply) === 'permission-denied' ? ' (the stats socket needs "level admin")' : '';
     return new RuntimeCommandError(
-      `target ${this.target}: HAProxy refused "${command}${subject ? ` ${subject}` : ''}": ${text === '' ? '(empty reply)' : text}${level}`,
+      `target ${this.target}${this.versionText()}: HAProxy refused "${command}${subject ? ` ${subject}` : ''}": ${text === '' ? '(empty reply)' : text}${level}`,
       reply,
       { target: this.target, runtime: this.transport.address, ...(subject ? { file: subject } : {}) },
     );
+  }
+
+  private versionText(): string {
+    return this.knownDialect ? ` (HAProxy ${this.knownDialect.version})` : '';
   }
 }
 

@@ -1,4 +1,4 @@
-import { RuntimeCommandError } from '../errors.js';
+import { TransactionBusyError } from '../errors.js';
 import type { RuntimeClient } from './runtime-client.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
@@ -74,9 +74,8 @@ export class TransactionGuard {
         continue;
       }
       if (now >= deadline) {
-        throw new RuntimeCommandError(
+        throw new TransactionBusyError(
           `target ${this.client.target}: another client keeps a certificate transaction open on ${transaction}; no other tool may write certificates through the runtime API while hotcert runs`,
-          '',
           { target: this.client.target, file: transaction },
         );
       }

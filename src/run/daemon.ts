@@ -1,62 +1,59 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { LineageAssessor } from '../sources/certbot/lineage-assessor.js';
+import { dirname } from 'node:path';
+import { certificateNameProblem } from '../core/certificate-name.js';
 import type { Config, TargetConfig } from '../config/schema.js';
-import { ProcessLock } from '../platform/files/process-lock.js';
-import type { SyncEngine } from './sync-engine.js';
-import { ContainerNotRunningError, RuntimeTimeoutError, RuntimeTransportError } from '../errors.js';
-import type { DockerApi } from '../platform/docker/docker-api.js';
-import { containerTarget } from '../targets/container-targets.js';
-import { ContainerWatcher } from '../targets/container-watcher.js';
-import type { ReloadFallback } from '../platform/docker/reload-fallback.js';
+import { ContainerNotRunningError } from '../errors.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
-import { DaemonMetrics } from '../observe/metrics/daemon-metrics.js';
+import { LoggedProgress, type StatusSink } from '../observe/log/progress.js';
+import type { DaemonMetrics } from '../observe/metrics/daemon-metrics.js';
 import { MetricsServer } from '../observe/metrics/metrics-server.js';
-import { TargetScheduler } from './target-scheduler.js';
 import { DaemonState } from '../observe/state/daemon-state.js';
-import { CertbotWatcher } from '../sources/certbot/certbot-watcher.js';
+import type { DockerApi } from '../platform/docker/docker-api.js';
+import { ProcessLock } from '../platform/files/process-lock.js';
+import type { ReloadFallback } from '../platform/docker/reload-fallback.js';
+import type { SourceWatcher, WatchState } from '../sources/source.js';
+import { containerTarget } from '../targets/container-targets.js';
+import { ContainerWatcher } from '../targets/container-watcher.js';
+import type { DeployEngine } from './deploy-engine.js';
+import type { DeployResult } from './reconciler.js';
 import { SettleTimers } from './settle-timers.js';
+import { TargetScheduler } from './target-scheduler.js';
 
 /** The adapters a daemon runs on; built by the composition root. */
 export interface DaemonParts {
-  readonly engine: SyncEngine;
-  readonly assessor: LineageAssessor;
+  readonly engine: DeployEngine;
+  /** Outlive a configuration reload: counters and histograms survive SIGHUP. */
+  readonly metrics: DaemonMetrics;
   /** When a target is a container: its events (start, die, reload) drive resyncs. */
   readonly docker?: DockerApi;
   readonly fallback?: ReloadFallback;
+  /** systemd's STATUS=, when hotcert runs under it. */
+  readonly status?: StatusSink;
 }
 
 /** How long a container that just started or reloaded is polled for its (new) HAProxy before the periodic check takes over. */
 const CONTAINER_SETTLE_MS = 15_000;
 const CONTAINER_POLL_MS = 250;
 
-interface TargetWatch {
-  pid: number | undefined;
-  down: boolean;
-  /** The problem last logged for this target, so that a target that stays down is not logged every check. */
-  lastProblem: string | undefined;
-}
-
 /**
- * `hotcert run`: keeps every target serving the current certificate of every lineage. Events from Certbot's
- * directory are hints that a lineage changed; each target has its own scheduler, so a slow or down target delays
- * no other; a full resync runs at start, after a reload or restart of a target, when a target comes back, and on
- * a slow timer.
+ * `hotcert run`: keeps every target serving what the source holds. It only turns events and timers into
+ * reconcile requests: the source's watcher says a certificate may have changed, each target's scheduler runs
+ * the engine's reconcile for it (so a slow or down target delays no other), and a full resync runs at start,
+ * after a reload or restart of a target, when a target comes back, and on a slow timer. Target health is the
+ * engine's; failed, held and not-ready certificates are retried by the schedulers on a backoff.
  */
 export class Daemon {
   private readonly lock: ProcessLock;
   private readonly state: DaemonState;
   private readonly schedulers = new Map<string, TargetScheduler>();
-  private readonly targets = new Map<string, TargetWatch>();
   private readonly settle: SettleTimers;
-  private readonly watcher: CertbotWatcher;
+  private readonly watcher: SourceWatcher;
   private readonly containers: ContainerWatcher | undefined;
   private readonly deletedReported = new Set<string>();
-  /** Lineages with events since Certbot last finished a run: looked at again when it does. */
-  private readonly touchedDuringRun = new Set<string>();
+  private readonly refusedReported = new Map<string, string>();
   private readonly intervals: NodeJS.Timeout[] = [];
-  private readonly metrics = new DaemonMetrics(() => this.queueDepths());
+  private readonly progress: LoggedProgress;
+  private resyncJobsLeft = 0;
   private metricsServer: MetricsServer | undefined;
   private stopping: Promise<boolean> | undefined;
 
@@ -64,11 +61,14 @@ export class Daemon {
     private readonly config: Config,
     private readonly parts: DaemonParts,
     private readonly log: Logger,
+    private readonly startReason = 'start',
   ) {
     this.lock = new ProcessLock(dirname(config.crtList.file));
     this.state = new DaemonState(config.state.file, (error) =>
       log.warn('cannot write the state file; hotcert status will not show the last deploys', { [Field.file]: config.state.file, [Field.error]: error }),
     );
+    this.progress = new LoggedProgress(log, 'full resync', parts.status);
+    parts.metrics.setQueueDepths(() => this.queueDepths());
     for (const target of parts.engine.targets) this.track(target);
     const docker = parts.docker;
     this.containers = docker
@@ -89,25 +89,16 @@ export class Daemon {
           log,
         )
       : undefined;
-    this.settle = new SettleTimers(config.watch.settleMs, config.watch.maxWaitMs, (lineage) => this.enqueueAll(lineage, 'event'));
-    this.watcher = new CertbotWatcher(
-      config.letsencrypt.dir,
-      {
-        onLineage: (lineage) => {
-          this.touchedDuringRun.add(lineage);
-          this.settle.touch(lineage);
-        },
-        // Certbot replaces renewal/<name>.conf a few ms before it flips the links; a lineage read between the two
-        // looks unchanged. The end of Certbot's run is the signal to look again at every lineage it touched.
-        onCertbotFinished: () => {
-          for (const lineage of this.touchedDuringRun) this.enqueueAll(lineage, 'event');
-          this.touchedDuringRun.clear();
-        },
-        onRescanNeeded: (reason) => void this.resyncAll(reason),
-        onFatal: (error) => log.error('cannot watch Certbot\'s directory', { [Field.error]: error }),
+    this.settle = new SettleTimers(config.watch.settleMs, config.watch.maxWaitMs, (name) => this.enqueueAll(name, 'event'));
+    this.watcher = parts.engine.source.watcher({
+      onChange: (name) => {
+        const problem = certificateNameProblem(name);
+        if (problem) this.logRefused(name, problem);
+        else this.settle.touch(name);
       },
-      log,
-    );
+      onRescan: (reason) => void this.resyncAll(reason),
+      onWatchState: (state) => this.watchStateChanged(state),
+    });
   }
 
   /**
@@ -121,55 +112,30 @@ export class Daemon {
     await this.watcher.start();
     await this.containers?.start();
     await this.discoverContainers();
-    await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, false)));
-    await this.resyncAll('start');
+    await Promise.all(this.parts.engine.targets.map((target) => this.checkTarget(target.name, false)));
+    await this.resyncAll(this.startReason);
     this.intervals.push(setInterval(() => void this.resyncAll('periodic rescan'), this.config.watch.rescanIntervalMs));
     this.intervals.push(setInterval(() => void this.checkTargets(), this.config.watch.targetCheckIntervalMs));
     await this.fullSyncDrained();
     this.state.fullSyncAttempted();
   }
 
-  // Never rejects: waits for the queues to drain after a full sync and notes whether everything ended in sync.
-  private async fullSyncDrained(): Promise<void> {
-    await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
-    const now = new Date();
-    this.metrics.fullSyncAttempted(now);
-    if (this.state.allInSync() && [...this.targets.values()].every((watch) => !watch.down)) this.metrics.fullSyncSucceeded(now);
-  }
-
-  private async startMetrics(): Promise<void> {
-    if (this.config.metrics.listen === '') return;
-    const server = new MetricsServer(this.metrics, () => ({
-      downTargets: [...this.targets].filter(([, watch]) => watch.down).map(([name]) => name),
-    }));
-    try {
-      const address = await server.listen(this.config.metrics.listen);
-      this.metricsServer = server;
-      this.log.info('metrics and /healthz listening', { address });
-    } catch (error) {
-      // Deploying certificates matters more than exposing metrics: hotcert goes on without them.
-      this.log.error('cannot serve metrics; running without them', { address: this.config.metrics.listen, [Field.error]: error });
-    }
-  }
-
-  /** Every lineage on every target, behind any fresh events. */
+  /** Every certificate on every target, behind any fresh events. */
   async resyncAll(reason: string): Promise<void> {
     if (this.stopping) return;
     let listing;
     try {
-      listing = await this.parts.engine.listLineages();
+      listing = await this.parts.engine.source.list();
     } catch (error) {
-      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
+      this.log.error('cannot list the source\'s certificates', { source: this.parts.engine.source.kind, [Field.file]: this.parts.engine.source.location, [Field.error]: error });
       return;
     }
-    for (const name of listing.unsafeNames) {
-      this.log.error('lineage refused: its name has characters hotcert does not put into an HAProxy command (allowed: letters, digits, ".", "_", "-")', {
-        [Field.lineage]: name,
-      });
-    }
+    for (const refused of listing.refused) this.logRefused(refused.name, refused.reason);
     this.log.info('full resync', { [Field.reason]: reason, lineages: listing.names.length });
+    this.resyncJobsLeft = listing.names.length * this.schedulers.size;
+    this.progress.start(listing.names.length);
     for (const name of listing.names) this.enqueueAll(name, 'resync');
-    if (reason !== 'start') void this.fullSyncDrained();
+    if (reason !== this.startReason) void this.fullSyncDrained();
   }
 
   /** Queue depth per target, for status and metrics. */
@@ -181,13 +147,14 @@ export class Daemon {
   stop(deadlineMs: number): Promise<boolean> {
     this.stopping ??= (async () => {
       for (const interval of this.intervals) clearInterval(interval);
+      this.progress.finish();
       await this.metricsServer?.close();
       this.settle.clear();
       await this.watcher.stop();
       this.containers?.stop();
       const finished = await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.stop(deadlineMs)));
       this.parts.engine.closeConnections();
-      await this.parts.assessor.close();
+      await this.parts.engine.source.close();
       await this.state.flush();
       await this.lock.release();
       return finished.every(Boolean);
@@ -195,12 +162,57 @@ export class Daemon {
     return this.stopping;
   }
 
+  // Never rejects: waits for the queues to drain after a full sync and notes whether everything ended in sync.
+  private async fullSyncDrained(): Promise<void> {
+    await Promise.all([...this.schedulers.values()].map((scheduler) => scheduler.idle()));
+    this.progress.finish();
+    const now = new Date();
+    this.parts.metrics.fullSyncAttempted(now);
+    const targetsUp = this.parts.engine.targets.every((target) => this.parts.engine.slot(target.name).health.state === 'up');
+    if (this.state.allInSync() && targetsUp) this.parts.metrics.fullSyncSucceeded(now);
+    else if (!this.stopping) this.log.warn('full resync finished: not everything is in sync (see the lines above, or hotcert status)', {});
+  }
+
+  private async startMetrics(): Promise<void> {
+    if (this.config.metrics.listen === '') return;
+    const server = new MetricsServer(this.parts.metrics, () => ({
+      downTargets: this.parts.engine.targets.filter((target) => this.parts.engine.slot(target.name).health.state === 'down').map((target) => target.name),
+      watch: this.watcher.state,
+    }));
+    try {
+      const address = await server.listen(this.config.metrics.listen);
+      this.metricsServer = server;
+      this.log.info('metrics and /healthz listening', { address });
+    } catch (error) {
+      // Deploying certificates matters more than exposing metrics: hotcert goes on without them.
+      this.log.error('cannot serve metrics; running without them', { address: this.config.metrics.listen, [Field.error]: error });
+    }
+  }
+
+  private watchStateChanged(state: WatchState): void {
+    this.parts.metrics.setWatching(this.parts.engine.source.kind, state.kind === 'watching');
+    this.state.setWatch(state);
+    if (state.kind === 'polling') {
+      this.log.error(`${state.reason}; until then changes are found by looking at every certificate every ${state.pollMs / 1000} s, and the watches are retried`, {
+        source: this.parts.engine.source.kind,
+      });
+    } else if (state.kind === 'watching') {
+      this.log.info('watching the source for changes', { source: this.parts.engine.source.kind, watches: state.watches });
+    }
+  }
+
+  // A name the source has but hotcert refuses (unsafe, a symlink): reported at once, and again only when the reason changes.
+  private logRefused(name: string, reason: string): void {
+    if (this.refusedReported.get(name) === reason) return;
+    this.refusedReported.set(name, reason);
+    this.log.error(`lineage refused: ${reason}`, { [Field.lineage]: name, source: this.parts.engine.source.kind });
+  }
+
   private track(target: TargetConfig): void {
     this.schedulers.set(
       target.name,
-      new TargetScheduler(target.name, (lineage) => this.runJob(lineage, target.name), this.log, this.config.watch.notReadyAlertMs),
+      new TargetScheduler(target.name, (name) => this.runJob(name, target.name), this.log, this.config.watch.notReadyAlertMs),
     );
-    this.targets.set(target.name, { pid: undefined, down: true, lastProblem: undefined });
   }
 
   /** A container that started: a new member of a label target is added; every one is resynced once it answers. */
@@ -212,12 +224,12 @@ export class Daemon {
     } else {
       this.log.info('target container started; resyncing it', { [Field.target]: target.name });
     }
-    const watch = this.targets.get(target.name) as TargetWatch;
+    const slot = this.parts.engine.slot(target.name);
     // HAProxy in the new container loaded whatever the files held at its start, and its worker may have the same
     // Pid as before (a new PID namespace): resync it whatever `show info` says.
-    this.parts.engine.dropSession(target.name);
-    watch.down = true;
-    await this.pollUntil(target.name, () => !watch.down);
+    slot.client.close();
+    slot.health = { ...slot.health, state: 'down' };
+    await this.pollUntil(target.name, () => slot.health.state === 'up');
   }
 
   /** Every running container of a label target that is not a target yet (events missed, or Docker was down). */
@@ -234,7 +246,7 @@ export class Daemon {
       }
       for (const container of containers) {
         const target = containerTarget(group, container.name);
-        if (!this.targets.has(target.name)) this.inBackground(target.name, this.containerStarted(target));
+        if (!this.schedulers.has(target.name)) this.inBackground(target.name, this.containerStarted(target));
       }
     }
   }
@@ -245,24 +257,28 @@ export class Daemon {
   }
 
   private containerDied(target: TargetConfig): void {
-    const watch = this.targets.get(target.name);
-    if (!watch) return;
-    this.parts.engine.dropSession(target.name);
-    this.markDown(target.name, watch, new ContainerNotRunningError(`container ${target.docker?.container ?? ''} stopped`, { container: target.docker?.container ?? '' }));
+    if (!this.schedulers.has(target.name)) return;
+    const slot = this.parts.engine.slot(target.name);
+    slot.client.close();
+    const problem = new ContainerNotRunningError(`container ${target.docker?.container ?? ''} stopped`, { container: target.docker?.container ?? '' });
+    slot.health = { state: 'down', pid: slot.health.pid, problem: problem.message, reported: true };
+    slot.down = problem;
+    this.log.error('target cannot be deployed to; retrying', { [Field.target]: target.name, [Field.error]: problem });
+    this.targetDown(target.name, problem);
   }
 
   private async containerReloaded(target: TargetConfig): Promise<void> {
-    const watch = this.targets.get(target.name);
-    if (!watch || this.stopping) return;
+    if (!this.schedulers.has(target.name) || this.stopping) return;
     this.log.info('target container was sent a reload signal; waiting for its new worker', { [Field.target]: target.name });
-    const before = watch.pid;
-    await this.pollUntil(target.name, () => watch.pid !== before && !watch.down);
+    const slot = this.parts.engine.slot(target.name);
+    const before = slot.health.pid;
+    await this.pollUntil(target.name, () => slot.health.pid !== before && slot.health.state === 'up');
   }
 
   /** Checks a target every CONTAINER_POLL_MS (resyncing it on a change) until `done`, for at most CONTAINER_SETTLE_MS. */
   private async pollUntil(target: string, done: () => boolean): Promise<void> {
     const deadline = Date.now() + CONTAINER_SETTLE_MS;
-    while (!this.stopping && this.targets.has(target) && Date.now() < deadline) {
+    while (!this.stopping && this.schedulers.has(target) && Date.now() < deadline) {
       // HAProxy in a container that just started needs a second or so: not answering yet is not news.
       await this.checkTarget(target, true, Date.now() + CONTAINER_POLL_MS < deadline);
       if (done()) return;
@@ -275,99 +291,92 @@ export class Daemon {
     if (!scheduler) return;
     this.log.info('container target removed', { [Field.target]: name });
     this.schedulers.delete(name);
-    this.targets.delete(name);
     void scheduler.stop(0);
     this.parts.engine.removeTarget(name);
-    this.metrics.forgetTarget(name);
+    this.parts.metrics.forgetTarget(name);
   }
 
   // Never rejects: a listing that fails is logged (the periodic rescan tries again).
   private async resyncTarget(target: string): Promise<void> {
     try {
-      for (const name of (await this.parts.engine.listLineages()).names) this.schedulers.get(target)?.enqueue(name, 'resync');
+      for (const name of (await this.parts.engine.source.list()).names) this.schedulers.get(target)?.enqueue(name, 'resync');
     } catch (error) {
-      this.log.error('cannot list Certbot\'s lineages', { [Field.file]: join(this.config.letsencrypt.dir, 'live'), [Field.error]: error });
+      this.log.error('cannot list the source\'s certificates', { source: this.parts.engine.source.kind, [Field.error]: error });
     }
   }
 
-  private enqueueAll(lineage: string, priority: 'event' | 'resync'): void {
-    for (const scheduler of this.schedulers.values()) scheduler.enqueue(lineage, priority);
+  private enqueueAll(name: string, priority: 'event' | 'resync'): void {
+    for (const scheduler of this.schedulers.values()) scheduler.enqueue(name, priority);
   }
 
-  private async runJob(lineage: string, target: string) {
-    if (!existsSync(join(this.config.letsencrypt.dir, 'live', lineage))) {
-      // certbot delete removes the conf and the live links first. Taking the certificate out of a running HAProxy
-      // is an operator's decision: only with deploy.removeDeleted.
-      if (this.config.deploy.removeDeleted) {
-        try {
-          if (await this.parts.engine.removeLineageFromTarget(lineage, target)) {
-            this.log.info('certificate removed: its lineage was deleted by Certbot', { [Field.lineage]: lineage, [Field.target]: target });
-          }
-        } catch (error) {
-          this.log.error('cannot remove the certificate of a deleted lineage; it stays served', { [Field.lineage]: lineage, [Field.target]: target, [Field.error]: error });
-        }
-      } else if (!this.deletedReported.has(`${lineage}\n${target}`)) {
-        this.deletedReported.add(`${lineage}\n${target}`);
-        this.log.warn('lineage deleted by Certbot; HAProxy keeps serving its certificate (deploy.removeDeleted takes it out)', { [Field.lineage]: lineage, [Field.target]: target });
+  private async runJob(name: string, target: string): Promise<DeployResult | undefined> {
+    let outcome: DeployResult | undefined;
+    try {
+      outcome = await this.parts.engine.deployOne(name, target);
+      if (outcome === undefined) await this.deleted(name, target);
+      else this.deletedReported.delete(`${name}\n${target}`);
+    } finally {
+      if (this.resyncJobsLeft > 0) {
+        this.resyncJobsLeft -= 1;
+        if (this.resyncJobsLeft % this.schedulers.size === 0) this.progress.done(1);
       }
-      return undefined;
     }
-    this.deletedReported.delete(`${lineage}\n${target}`);
-    const outcome = await this.parts.engine.syncLineageOnTarget(lineage, target);
-    this.state.record(outcome);
-    this.metrics.record(outcome);
+    if (outcome) {
+      this.state.record(outcome);
+      this.parts.metrics.record(outcome);
+    }
     return outcome;
   }
 
-  private async checkTargets(): Promise<void> {
-    await Promise.all([...this.targets.keys()].map((target) => this.checkTarget(target, true)));
-  }
-
-  // Never rejects: every problem is logged once per change of state. Cheap while nothing changes (one `show info`
-  // on a fresh connection); the full preflight runs when the target comes back or another process serves it.
-  private async checkTarget(target: string, resyncOnChange: boolean, quiet = false): Promise<void> {
-    const watch = this.targets.get(target);
-    if (!watch) return;
-    let pid: number | undefined;
-    let problem: Error | undefined;
-    try {
-      pid = await this.parts.engine.targetProcess(target);
-    } catch (error) {
-      problem = error as Error;
-    }
-    const changed = watch.down || watch.pid !== pid;
-    if (!problem && changed) problem = await this.parts.engine.checkTargetReady(target);
-    if (problem) {
-      this.markDown(target, watch, problem, quiet);
+  // certbot delete removes the conf and the live links first. Taking the certificate out of a running HAProxy is
+  // an operator's decision: only with deploy.removeDeleted.
+  private async deleted(name: string, target: string): Promise<void> {
+    const key = `${name}\n${target}`;
+    if (!this.config.deploy.removeDeleted) {
+      if (!this.deletedReported.has(key)) {
+        this.deletedReported.add(key);
+        this.log.warn('lineage deleted from the source; HAProxy keeps serving its certificate (deploy.removeDeleted takes it out)', { [Field.lineage]: name, [Field.target]: target });
+      }
+      this.state.forget(name, target);
+      this.parts.metrics.forgetLineage(name, target);
       return;
     }
-    if (!changed) return;
-    const cameBack = watch.down;
-    const reloaded = watch.pid !== undefined && watch.pid !== pid;
-    watch.pid = pid;
-    watch.down = false;
-    watch.lastProblem = undefined;
-    (this.schedulers.get(target) as TargetScheduler).setDown(false);
-    this.metrics.setTargetUp(target, true);
-    if (reloaded) this.parts.engine.dropSession(target);
-    if (!resyncOnChange) return;
-    this.log.info(cameBack ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });
+    try {
+      if (await this.parts.engine.removeFromTarget(name, target)) {
+        this.log.info('certificate removed: its lineage was deleted from the source', { [Field.lineage]: name, [Field.target]: target });
+      }
+      this.state.forget(name, target);
+      this.parts.metrics.forgetLineage(name, target);
+    } catch (error) {
+      this.log.error('cannot remove the certificate of a deleted lineage; it stays served', { [Field.lineage]: name, [Field.target]: target, [Field.error]: error });
+    }
+  }
+
+  private async checkTargets(): Promise<void> {
+    await Promise.all(this.parts.engine.targets.map((target) => this.checkTarget(target.name, true)));
+  }
+
+  // Never rejects: every problem is logged once per change of state.
+  private async checkTarget(target: string, resyncOnChange: boolean, quiet = false): Promise<void> {
+    if (!this.schedulers.has(target)) return;
+    const { change, report, error } = await this.parts.engine.checkTarget(target, quiet);
+    if (report) this.log.error('target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: error });
+    else if (error && quiet) this.log.debug('target does not answer yet', { [Field.target]: target, [Field.error]: error });
+    if (error) {
+      this.targetDown(target, error);
+      return;
+    }
+    if (change === 'none') return;
+    this.schedulers.get(target)?.setDown(false);
+    this.parts.metrics.setTargetUp(target, true);
+    if (!resyncOnChange || change === 'up') return;
+    this.log.info(change === 'came-back' ? 'target answers again; resyncing it' : 'target reloaded or restarted; resyncing it', { [Field.target]: target });
     await this.resyncTarget(target);
   }
 
-  private markDown(target: string, watch: TargetWatch, problem: Error, quiet = false): void {
-    if (!watch.down || watch.lastProblem !== problem.message) {
-      this.log.log(quiet ? 'debug' : 'error', 'target cannot be deployed to; retrying', { [Field.target]: target, [Field.error]: problem });
-    }
-    watch.down = true;
-    // A problem seen quietly is not remembered as logged: if it lasts, the next check logs it.
-    watch.lastProblem = quiet ? undefined : problem.message;
+  private targetDown(target: string, problem: Error): void {
     // With the reload fallback, jobs keep running while the runtime API is down: they deploy by reloading.
-    const fallback =
-      (problem instanceof RuntimeTransportError || problem instanceof RuntimeTimeoutError) &&
-      this.parts.fallback !== undefined &&
-      this.parts.engine.targets.find((candidate) => candidate.name === target)?.docker?.reloadFallback !== undefined;
-    this.schedulers.get(target)?.setDown(!fallback);
-    this.metrics.setTargetUp(target, false);
+    this.schedulers.get(target)?.setDown(!this.parts.engine.usesFallback(target, problem));
+    this.parts.metrics.setTargetUp(target, false);
   }
 }

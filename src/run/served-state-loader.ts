@@ -3,7 +3,7 @@ import type { RuntimeClient } from '../haproxy/runtime-client.js';
 
 /**
  * Gathers the `show ssl cert <path>` reads that deploys ask for while the target's slot is busy, and sends them as
- * one `;`-joined request when the slot is free: one round trip for many lineages instead of one each.
+ * one batch (a line each) when the slot is free: one round trip for many lineages instead of one each.
  */
 export class ServedStateLoader {
   private waiting: { path: string; resolve: (details: CertStoreDetails | undefined) => void; reject: (error: unknown) => void }[] = [];

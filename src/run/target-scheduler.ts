@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type { DeployResult } from './deploy-to-target.js';
+import type { DeployResult } from './reconciler.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
 import { realTimers, type TimerApi } from './settle-timers.js';

@@ -1,3 +1,4 @@
+import { ownStateFile } from './hotcert-config.js';
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -171,6 +172,7 @@ export async function writeContainerTargetsConfig(
       'targets:',
       ...targetLines,
       ...extraLines,
+      ...ownStateFile(file, extraLines),
       '',
     ].join('\n'),
   );

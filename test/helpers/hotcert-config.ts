@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestHaproxy } from './haproxy.js';
 
 /** A hotcert config file pointing at a test's certbot config dir and HAProxy (bundles and crt-list in its dir). */
@@ -19,8 +19,14 @@ export async function writeHotcertConfig(
       `    runtime: unix:${options.haproxy.socketPath}`,
       ...(options.targetLines ?? []),
       ...(options.extraLines ?? []),
+      ...ownStateFile(file, options.extraLines ?? []),
       '',
     ].join('\n'),
   );
   return file;
+}
+
+/** A state file beside the config, unless the lines name one: no test may write the host's /var/lib/hotcert. */
+export function ownStateFile(configFile: string, lines: readonly string[]): string[] {
+  return lines.some((line) => line.startsWith('state:')) ? [] : [`state: { file: ${join(dirname(configFile), 'state.json')} }`];
 }

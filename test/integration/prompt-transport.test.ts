@@ -3,7 +3,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { PromptTransport } from '../../src/haproxy/prompt-transport.js';
 import { fixedEndpoint } from '../../src/haproxy/runtime-address.js';
 import { RuntimeClient } from '../../src/haproxy/runtime-client.js';
-import { normalizeSerial } from '../../src/core/serial.js';
+import { canonicalSerial } from '../../src/core/serial.js';
 
 describe('the runtime API session kept open in prompt mode (real HAProxy)', () => {
   let haproxy: TestHaproxy;
@@ -26,7 +26,7 @@ describe('the runtime API session kept open in prompt mode (real HAProxy)', () =
     const defaultPath = haproxy.defaultCertificate?.bundlePath as string;
     const details = await client.showCerts([defaultPath, `${haproxy.bundlesDir}/absent.pem`, defaultPath]);
     // HAProxy prints serials without leading zeros; Node's X509Certificate keeps them.
-    const serial = normalizeSerial(haproxy.defaultCertificate?.serial as string);
+    const serial = canonicalSerial(haproxy.defaultCertificate?.serial as string);
     expect(details.map((entry) => entry?.serial)).toEqual([serial, undefined, serial]);
   });
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
@@ -76,17 +77,18 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
   it('hotcert status --json agrees with what a TLS handshake sees', async () => {
     await waitFor(async () => (await readFile(join(stack.temp.path, 'state.json'), 'utf8')).includes('bulk19'), { what: 'the state file' });
     const result = await runHotcert(['status', '--json', '--config', configFile]);
-    const report = JSON.parse(result.stdout) as { rows: { lineage: string; state: string; servedSerial: string; diskSerial: string; lastDeployAt?: string; daysLeft: number }[]; daemonState: boolean };
+    const report = JSON.parse(result.stdout) as { status: string; daemon: { running: boolean; pid: number; stateFound: boolean }; rows: { lineage: string; state: string; served_serial: string; serial: string; last_deploy_at?: string; days_left: number }[] };
     expect(result.code).toBe(0);
-    expect(report.daemonState).toBe(true);
+    expect(report.status).toMatch(/^HOTCERT OK - \d+ certificates in sync on 1 target; daemon running \(pid \d+\) \| certificates=\d+;;;0 /);
+    expect(report.daemon).toMatchObject({ running: true, pid: daemon.pid, stateFound: true });
     for (const row of report.rows.filter((entry) => ['early', 'fresh', 'bulk7'].includes(entry.lineage))) {
       const host = row.lineage === 'fresh' ? 'fresh.test' : `${row.lineage}.test`;
-      // status prints serials as HAProxy does, without leading zeros.
-      const handshake = (await served(stack.haproxy, host)).replace(/^0+/, '');
-      expect({ lineage: row.lineage, state: row.state, served: row.servedSerial }).toEqual({ lineage: row.lineage, state: 'in-sync', served: handshake });
-      expect(row.daysLeft).toBeGreaterThan(80);
+      // status prints serials as HAProxy and openssl do: the serial of a TLS handshake, the same text.
+      const handshake = await served(stack.haproxy, host);
+      expect({ lineage: row.lineage, state: row.state, served: row.served_serial }).toEqual({ lineage: row.lineage, state: 'in-sync', served: handshake });
+      expect(row.days_left).toBeGreaterThan(80);
     }
-    expect(report.rows.find((row) => row.lineage === 'bulk7')?.lastDeployAt).toMatch(/^\d{4}-/);
+    expect(report.rows.find((row) => row.lineage === 'bulk7')?.last_deploy_at).toMatch(/^\d{4}-/);
   });
 
   it('a renewal made while HAProxy is down is served once HAProxy is back', async () => {
@@ -111,7 +113,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     await writeFile(configFile, await readFile(file, 'utf8'));
     const mark = daemon.output().length;
     process.kill(daemon.pid, 'SIGHUP');
-    await waitForOutput(daemon, /hotcert running|full resync reason=start/, 20_000, mark);
+    await waitForOutput(daemon, /hotcert running|full resync reason="configuration reloaded"/, 20_000, mark);
     await waitFor(async () => (await served(second, 'fresh.test')) === (await stack.certbot.liveSerial('fresh')), { timeoutMs: 20_000, what: 'the second target to be synced' });
     await second.process.stop('SIGTERM');
     const started = Date.now();
@@ -139,7 +141,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     const serial = await served(stack.haproxy, 'bulk18.test');
     const mark = daemon.output().length;
     await stack.certbot.delete('bulk18');
-    await waitForOutput(daemon, /lineage deleted by Certbot; HAProxy keeps serving its certificate \(deploy\.removeDeleted takes it out\) lineage=bulk18 target=edge/, 10_000, mark);
+    await waitForOutput(daemon, /lineage deleted from the source; HAProxy keeps serving its certificate \(deploy\.removeDeleted takes it out\) lineage=bulk18 target=edge/, 10_000, mark);
     expect(await served(stack.haproxy, 'bulk18.test')).toBe(serial);
   });
 
@@ -148,10 +150,10 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     await writeFile(configFile, `${good}deploy: { removeDeleted: true }\n`);
     let mark = daemon.output().length;
     process.kill(daemon.pid, 'SIGHUP');
-    await waitForOutput(daemon, /full resync reason=start/, 20_000, mark);
+    await waitForOutput(daemon, /full resync reason="configuration reloaded"/, 20_000, mark);
     mark = daemon.output().length;
     await stack.certbot.delete('bulk17');
-    await waitForOutput(daemon, /certificate removed: its lineage was deleted by Certbot lineage=bulk17 target=edge/, 10_000, mark);
+    await waitForOutput(daemon, /certificate removed: its lineage was deleted from the source lineage=bulk17 target=edge/, 10_000, mark);
     const path = `${stack.haproxy.bundlesDir}/bulk17.pem`;
     expect(await stack.haproxy.command(`show ssl cert ${path}`)).toMatch(/Not found/);
     expect(await readFile(stack.haproxy.crtListPath, 'utf8')).not.toContain(path);
@@ -194,7 +196,8 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
     await waitForOutput(daemon, /hotcert running/);
     const other = await runHotcert(['run', '--config', configFile], { HOTCERT_LOG_FORMAT: 'text' });
     expect(other.code).toBe(75);
-    expect(other.stderr).toContain(`another hotcert (pid ${daemon.pid}) is writing to these targets`);
+    expect(other.stderr).toContain(`another hotcert (pid ${daemon.pid} on ${hostname()}) is writing to these targets`);
+    expect(other.stderr).toContain(`kill -HUP ${daemon.pid}`);
   });
 
   it('no private key text in anything it printed', () => {

@@ -86,7 +86,7 @@ describe('hotcert sync with bad input', () => {
     ['mismatch', /error="lineage mismatch: live\/mismatch\/privkey\.pem does not match the certificate in live\/mismatch\/cert\.pem"/],
     ['expired', /error="lineage expired: the certificate in live\/expired\/cert\.pem expired at 2020-03-01T00:00:00\.000Z"/],
     ['empty', /error="lineage empty: live\/empty\/chain\.pem is empty"/],
-    ['unreadable', /error="lineage unreadable: live\/unreadable\/privkey\.pem cannot be read: EISDIR"/],
+    ['unreadable', /error="lineage unreadable: live\/unreadable\/privkey\.pem \(\S+privkey1\.pem\) is a directory, not a regular file"/],
     ['outside', /error="lineage outside: live\/outside\/cert\.pem resolves to .*stray-cert\.pem, outside the letsencrypt directory"/],
     ['big', /error_code=BUNDLE_TOO_LARGE error="lineage big: \\"set ssl cert\\" with this bundle is \d+ bytes; target edge takes at most 4096/],
     ['bad;name', /its name has characters hotcert does not put into an HAProxy command/],

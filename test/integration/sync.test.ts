@@ -53,7 +53,7 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n').sort();
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^ec\tedge\tadded\twrite ${haproxy.bundlesDir}/ec.pem \\(\\d+ bytes\\); new ssl cert ${haproxy.bundlesDir}/ec.pem; set ssl cert ${haproxy.bundlesDir}/ec.pem <<\\(bundle, \\d+ bytes\\); commit ssl cert`));
+    expect(lines[0]).toMatch(new RegExp(`^ec\tedge\twould add\twrite ${haproxy.bundlesDir}/ec.pem \\(\\d+ bytes\\); new ssl cert ${haproxy.bundlesDir}/ec.pem; set ssl cert ${haproxy.bundlesDir}/ec.pem <<\\(bundle, \\d+ bytes\\); commit ssl cert`));
     expect(lines[0]).toContain(`add ssl crt-list ${haproxy.crtListPath} <<(${haproxy.bundlesDir}/ec.pem)`);
     expect(await readdir(haproxy.bundlesDir)).toEqual([]);
     expect(await readFile(haproxy.crtListPath, 'utf8')).toBe(crtListBefore);
@@ -65,7 +65,7 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
     const result = await sync();
     expect(result.code).toBe(0);
     expect(result.stderr.match(/ info +certificate added /g)).toHaveLength(3);
-    expect(result.stderr).toMatch(/sync finished: every target serves what Certbot holds lineages=3 targets=1 deployed=0 added=3 reloaded=0 unchanged=0/);
+    expect(result.stderr).toMatch(/sync finished: every target serves what the source holds lineages=3 targets=1 deployed=0 added=3 reloaded=0 unchanged=0/);
     for (const [name, lineage] of Object.entries(LINEAGES)) {
       for (const domain of lineage.domains) await expectServed(name, domain.replace('*', 'any'));
       const info = await stat(join(haproxy.bundlesDir, `${name}.pem`));
@@ -84,7 +84,7 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
     const result = await sync();
     expect(result.code).toBe(0);
     expect(result.stderr).not.toMatch(/certificate (added|deployed)/);
-    expect(result.stderr).toMatch(/every target serves what Certbot holds lineages=3 targets=1 deployed=0 added=0 reloaded=0 unchanged=3 not_ready=0 held=0 failed=0/);
+    expect(result.stderr).toMatch(/every target serves what the source holds lineages=3 targets=1 deployed=0 added=0 reloaded=0 unchanged=3 not_ready=0 held=0 failed=0/);
     const after = await Promise.all(Object.keys(LINEAGES).map((name) => stat(join(haproxy.bundlesDir, `${name}.pem`))));
     expect(after.map((info) => info.mtimeMs)).toEqual(before.map((info) => info.mtimeMs));
     expect((await stat(haproxy.crtListPath)).mtimeMs).toBe(crtList.mtimeMs);

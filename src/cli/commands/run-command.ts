@@ -6,6 +6,9 @@ import { ConfigError, LockHeldError } from '../../errors.js';
 import type { Logger } from '../../observe/log/create-logger.js';
 import { Field } from '../../observe/log/fields.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import { readVersion } from '../version.js';
+import { DaemonMetrics } from '../../observe/metrics/daemon-metrics.js';
+import { SystemdStatus } from '../../platform/systemd/systemd-status.js';
 
 /** How long running jobs may take to finish at SIGTERM (systemd's TimeoutStopSec is longer). */
 const STOP_DEADLINE_MS = 10_000;
@@ -16,7 +19,10 @@ const STOP_DEADLINE_MS = 10_000;
  * running setup kept.
  */
 export async function runCommand(config: Config, configFile: string | undefined, log: Logger): Promise<ExitCodeValue> {
-  let daemon: Daemon = await createApp(config, log).createDaemon();
+  // One registry for the whole process: counters and histograms survive a configuration reload.
+  const metrics = new DaemonMetrics(readVersion());
+  const status = SystemdStatus.fromEnvironment(process.env);
+  let daemon: Daemon = await createApp(config, log).createDaemon(metrics, 'start', status);
   let running = config;
   // Reloads and the stop run one after another, never interleaved.
   let busy: Promise<unknown> = Promise.resolve();
@@ -41,17 +47,17 @@ export async function runCommand(config: Config, configFile: string | undefined,
       log.error(['configuration not reloaded; the running one is kept', ...lines].join('\n'), { [Field.error]: error });
       return;
     }
-    log.info('configuration reloaded; restarting and resyncing', { [Field.configFile]: configFile ?? 'defaults' });
+    log.info('configuration reloaded; resyncing every target', { [Field.configFile]: configFile ?? 'defaults' });
     await daemon.stop(STOP_DEADLINE_MS);
     log.level = next.log.level;
     try {
-      daemon = await createApp(next, log).createDaemon();
+      daemon = await createApp(next, log).createDaemon(metrics, 'configuration reloaded', status);
       await daemon.start();
       running = next;
     } catch (error) {
       log.error('the reloaded configuration could not start; going back to the previous one', { [Field.error]: error });
       log.level = running.log.level;
-      daemon = await createApp(running, log).createDaemon();
+      daemon = await createApp(running, log).createDaemon(metrics, 'configuration reloaded (previous one kept)', status);
       await daemon.start();
     }
   };
@@ -76,7 +82,8 @@ export async function runCommand(config: Config, configFile: string | undefined,
     }
     throw error;
   }
-  log.info('hotcert running: first full sync attempted, watching Certbot\'s directory', {
+  status?.status(`running: ${running.targets.length} target${running.targets.length === 1 ? '' : 's'}, first full sync attempted`);
+  log.info('hotcert running: first full sync attempted, watching the source', {
     [Field.file]: running.letsencrypt.dir,
     targets: running.targets.map((target) => target.name).join(','),
     [Field.durationMs]: Date.now() - startedMs,

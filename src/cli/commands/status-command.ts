@@ -1,15 +1,20 @@
 import type { App } from '../../app.js';
-import { formatStatusTable, statusExitCode } from '../../observe/status/lineage-status.js';
+import { formatStatusTable, statusVerdict, type StatusThresholds } from '../../observe/status/status-report.js';
+import type { Stdout } from '../stdout.js';
 
-/** `hotcert status [--json]`: Nagios-style exit code (0 ok, 1 expiring within warnDays, 2 not in sync). */
-export async function statusCommand(app: App, options: { json: boolean; warnDays: number }): Promise<number> {
-  const report = await app.status(new Date());
+/**
+ * `hotcert status [--json] [LINEAGE...]`, a monitoring plugin: the verdict line first, then the table (or the JSON
+ * report), and the plugin's exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+ */
+export async function statusCommand(app: App, options: { json: boolean; names: readonly string[] | undefined; thresholds: StatusThresholds }, stdout: Stdout): Promise<number> {
+  const report = await app.status(options.names, new Date());
+  const verdict = statusVerdict(report, options.thresholds);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ rows: report.rows, daemonState: report.daemonState }, null, 2)}\n`);
+    stdout.write(`${JSON.stringify({ status: verdict.line, exit_code: verdict.code, daemon: report.daemon, targets: report.targets, targets_answering: report.targetsAnswering, rows: report.rows }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${report.rows.length === 0 ? 'no lineages in Certbot\'s live directory' : formatStatusTable(report.rows)}\n`);
-    if (!report.daemonState) process.stdout.write('(no state from "hotcert run": last deploys unknown)\n');
+    stdout.write(`${verdict.line}\n`);
+    if (report.rows.length > 0) stdout.write(`${formatStatusTable(report.rows)}\n`);
   }
-  if (report.daemonStateProblem) process.stderr.write(`hotcert: ${report.daemonStateProblem}\n`);
-  return statusExitCode(report.rows, options.warnDays);
+  for (const note of report.notes) process.stderr.write(`hotcert: ${note}\n`);
+  return verdict.code;
 }

@@ -1,6 +1,6 @@
 import { describeErrorChain } from '../../errors.js';
 import type { TargetConfig } from '../../config/schema.js';
-import { parseVersion } from '../../haproxy/replies.js';
+import { dialectFor, untestedWarning } from '../../haproxy/dialect.js';
 import type { RuntimeClient } from '../../haproxy/runtime-client.js';
 import { cliLevelProblem, crtListProblem } from '../../haproxy/target-preflight.js';
 import type { Finding } from './finding.js';
@@ -14,13 +14,8 @@ export async function checkTarget(target: TargetConfig, client: RuntimeClient): 
   const findings: Finding[] = [];
   try {
     const info = await client.showInfo();
-    const version = parseVersion(info.version);
-    const supported = version !== undefined && (version[0] > 2 || (version[0] === 2 && version[1] >= 6));
-    findings.push({
-      status: supported ? 'ok' : 'warn',
-      subject,
-      message: `${client.address}: HAProxy ${info.version}${supported ? '' : ' (hotcert is tested with 2.6 and later)'}`,
-    });
+    const warning = untestedWarning(dialectFor(info.version));
+    findings.push({ status: warning ? 'warn' : 'ok', subject, message: `${client.address}: ${warning ?? `HAProxy ${info.version}`}` });
   } catch (error) {
     findings.push({ status: 'fail', subject, message: describeErrorChain(error) });
     return findings;

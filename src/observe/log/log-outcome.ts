@@ -23,10 +23,18 @@ const LEVEL: Record<OutcomeKind, 'debug' | 'info' | 'warn' | 'error'> = {
   failed: 'error',
 };
 
+// A dry run's lines never read like a deploy's: `journalctl -g "certificate (added|deployed)"` finds real ones only.
+const DRY_RUN_MESSAGE: Partial<Record<OutcomeKind, string>> = {
+  deployed: 'would deploy certificate',
+  added: 'would add certificate',
+};
+
 /** One line per outcome, with the fields an operator greps for. */
 export function logOutcome(log: Logger, outcome: Outcome): void {
   if (!log.isLevelEnabled(LEVEL[outcome.kind])) return;
-  log.log(LEVEL[outcome.kind], MESSAGE[outcome.kind], {
+  const message = (outcome.dryRun ? DRY_RUN_MESSAGE[outcome.kind] : undefined) ?? MESSAGE[outcome.kind];
+  log.log(LEVEL[outcome.kind], message, {
+    ...(outcome.dryRun ? { dry_run: true } : {}),
     [Field.lineage]: outcome.lineage,
     [Field.target]: outcome.target,
     [Field.outcome]: outcome.kind,
@@ -36,11 +44,4 @@ export function logOutcome(log: Logger, outcome: Outcome): void {
     ...(outcome.reason && outcome.kind !== 'failed' ? { [Field.reason]: outcome.reason } : {}),
     ...(outcome.error ? { [Field.error]: outcome.error } : {}),
   });
-}
-
-/** Counts per outcome, for the line that closes a sync. */
-export function countOutcomes(outcomes: readonly Outcome[]): Record<OutcomeKind, number> {
-  const counts: Record<OutcomeKind, number> = { deployed: 0, added: 0, reloaded: 0, unchanged: 0, 'not-ready': 0, held: 0, failed: 0 };
-  for (const outcome of outcomes) counts[outcome.kind] += 1;
-  return counts;
 }

@@ -1,9 +1,12 @@
 import { createServer, type Server } from 'node:http';
+import type { WatchState } from '../../sources/source.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 
 export interface Health {
   /** Targets that do not answer or cannot be deployed to. */
   readonly downTargets: readonly string[];
+  /** How the source is followed: polling (the kernel refused file watches) is said, but is not unhealthy. */
+  readonly watch: WatchState;
 }
 
 /**
@@ -45,9 +48,13 @@ export class MetricsServer {
         return;
       }
       if (request.url === '/healthz') {
-        const { downTargets } = this.health();
+        const { downTargets, watch } = this.health();
+        const lines = [
+          downTargets.length === 0 ? 'ok' : `targets down: ${downTargets.join(', ')}`,
+          ...(watch.kind === 'polling' ? [`degraded: the source is polled every ${watch.pollMs / 1000} s, not watched: ${watch.reason}`] : []),
+        ];
         response.writeHead(downTargets.length === 0 ? 200 : 503, { 'content-type': 'text/plain' });
-        response.end(downTargets.length === 0 ? 'ok\n' : `targets down: ${downTargets.join(', ')}\n`);
+        response.end(`${lines.join('\n')}\n`);
         return;
       }
       response.writeHead(404, { 'content-type': 'text/plain' });

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from '../../platform/files/atomic-file.js';
 import { isDeploy, isInSync, type Outcome, type OutcomeKind } from '../../core/outcome.js';
+import type { WatchState } from '../../sources/source.js';
 
 /** What `hotcert run` knows that disk and HAProxy do not say: the last outcome and the last deploy of each pair. */
 export interface PairState {
@@ -19,6 +20,8 @@ export interface DaemonStateFile {
   readonly updatedAt: string;
   /** When the last full sync of every lineage on every target was attempted. */
   readonly lastFullSyncAt?: string;
+  /** How the daemon follows its source: inotify watches, or polling because the kernel refused them. */
+  readonly watch?: WatchState;
   /** lineage → target → state. */
   readonly lineages: Record<string, Record<string, PairState>>;
 }
@@ -31,6 +34,7 @@ export class DaemonState {
   private readonly lineages: Record<string, Record<string, PairState>> = {};
   private readonly startedAt = new Date().toISOString();
   private lastFullSyncAt: string | undefined;
+  private watch: WatchState | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
@@ -52,6 +56,20 @@ export class DaemonState {
       ...(outcome.reason && outcome.kind !== 'unchanged' ? { reason: outcome.reason } : {}),
       ...(lastDeployAt ? { lastDeployAt } : {}),
     };
+    this.schedule();
+  }
+
+  /** A pair the source no longer has: its last outcome says nothing any more. */
+  forget(lineage: string, target: string): void {
+    const targets = this.lineages[lineage];
+    if (!targets?.[target]) return;
+    delete targets[target];
+    if (Object.keys(targets).length === 0) delete this.lineages[lineage];
+    this.schedule();
+  }
+
+  setWatch(state: WatchState): void {
+    this.watch = state;
     this.schedule();
   }
 
@@ -90,6 +108,7 @@ export class DaemonState {
       startedAt: this.startedAt,
       updatedAt: new Date().toISOString(),
       ...(this.lastFullSyncAt ? { lastFullSyncAt: this.lastFullSyncAt } : {}),
+      ...(this.watch ? { watch: this.watch } : {}),
       lineages: this.lineages,
     };
     this.writing = this.writing.then(async () => {

@@ -1,6 +1,6 @@
 import { connect } from 'node:tls';
 import type { TargetConfig } from '../../config/schema.js';
-import { DockerError } from '../../errors.js';
+import { DockerError, ReloadFallbackError } from '../../errors.js';
 import type { Logger } from '../../observe/log/create-logger.js';
 import { Field } from '../../observe/log/fields.js';
 import { containerAddress } from '../../targets/container-targets.js';
@@ -52,17 +52,23 @@ export class ReloadFallback {
   }
 
   /**
-   * The serial the container serves for `servername`, by a TLS handshake on its address at the fallback's tlsPort.
+   * The SHA-1 of the leaf the container serves for `servername` (upper-case hex, as HAProxy prints it), by a TLS
+   * handshake on its address at the fallback's tlsPort.
    * @throws DockerError when the container has no address, or the handshake fails.
    */
-  async servedSerial(target: TargetConfig, servername: string): Promise<string> {
+  async servedLeafSha1(target: TargetConfig, servername: string): Promise<string> {
     const container = containerOf(target);
     const port = target.docker?.reloadFallback?.tlsPort as number;
     const info = await this.docker.running(container);
     const host = containerAddress(info, target.docker?.network);
     if (!host) throw new DockerError(`container ${container} has no address to check what it serves`, { container });
-    return handshakeSerial(host, port, servername, 5000);
+    return handshakeLeafSha1(host, port, servername, 5000);
   }
+}
+
+/** The container does not serve the certificate after its reload, within the fallback's timeout. */
+export function notServedError(target: TargetConfig, servername: string, seen: string, leafSha1: string): ReloadFallbackError {
+  return new ReloadFallbackError(`target ${target.name}: after the reload the container serves ${seen} for ${servername}, not the leaf with SHA-1 ${leafSha1}`, { target: target.name });
 }
 
 function containerOf(target: TargetConfig): string {
@@ -71,7 +77,7 @@ function containerOf(target: TargetConfig): string {
   return container;
 }
 
-function handshakeSerial(host: string, port: number, servername: string, timeoutMs: number): Promise<string> {
+function handshakeLeafSha1(host: string, port: number, servername: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     // Only the presented certificate is read: trust is not what is being checked.
     const socket = connect({ host, port, servername, rejectUnauthorized: false });
@@ -81,9 +87,9 @@ function handshakeSerial(host: string, port: number, servername: string, timeout
     }, timeoutMs);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      const serial = socket.getPeerCertificate().serialNumber ?? '';
+      const fingerprint = socket.getPeerCertificate().fingerprint ?? '';
       socket.destroy();
-      resolve(serial);
+      resolve(fingerprint.replace(/:/g, '').toUpperCase());
     });
     socket.once('error', (error) => {
       clearTimeout(timer);

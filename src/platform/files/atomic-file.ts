@@ -1,7 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { FileWriteError } from '../../errors.js';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { FileWriteError, describeFileError } from '../../errors.js';
+
+// hotcert's temp files: a name of their own, so that what a killed process left (with a private key in it) is
+// found and removed at the next start, and a long file name leaves room for it.
+const TEMP_PREFIX = '.hotcert-';
+const TEMP_FILE = /^\.hotcert-[0-9a-f]{16}\.tmp$/;
+// What versions before 0.2 named them: `.<file>.<pid>.<8 hex>.tmp`.
+const OLD_TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/** Removes the temp files a killed hotcert left in `dir`; returns their names. A missing directory has none. */
+export async function removeLeftoverTempFiles(dir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new FileWriteError(`cannot read ${dir}: ${describeFileError(error)}`, { file: dir }, { cause: error });
+  }
+  const leftovers = entries.filter((entry) => TEMP_FILE.test(entry) || OLD_TEMP_FILE.test(entry));
+  for (const entry of leftovers) await removeFileDurably(join(dir, entry));
+  return leftovers;
+}
 
 export interface FileOwnership {
   readonly mode: number;
@@ -16,7 +37,7 @@ export interface FileOwnership {
  * @throws FileWriteError naming the file; the temp file is removed.
  */
 export async function writeFileAtomic(path: string, content: string, ownership: FileOwnership): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(dirname(path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'wx', ownership.mode);
     try {
@@ -39,7 +60,7 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
       (unlinkError: NodeJS.ErrnoException) => unlinkError.code !== 'ENOENT',
     );
     throw new FileWriteError(
-      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${leftOver ? ` (temp file ${temp} left behind)` : ''}`,
+      `cannot write ${path}: ${describeFileError(error)}${leftOver ? ` (temp file ${temp} left behind; removed at the next start)` : ''}`,
       { file: path },
       { cause: error },
     );
@@ -53,7 +74,7 @@ export async function removeFileDurably(path: string): Promise<void> {
     await syncDirectory(dirname(path));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new FileWriteError(`cannot remove ${path}: ${(error as NodeJS.ErrnoException).code}`, { file: path }, { cause: error });
+    throw new FileWriteError(`cannot remove ${path}: ${describeFileError(error)}`, { file: path }, { cause: error });
   }
 }
 

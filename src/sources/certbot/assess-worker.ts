@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { inlineAssessor, type AssessorDirs } from './lineage-assessor.js';
+import { inlineAssessor, type AssessorSettings } from './lineage-assessor.js';
 
 // The worker side of workerAssessor: the same inline assessment, one request at a time, answered by id.
-const assessor = inlineAssessor(workerData as AssessorDirs);
+const assessor = inlineAssessor(workerData as AssessorSettings);
 
 parentPort?.on('message', (message: { id: number; name: string; nowMs: number }) => {
   assessor.assess(message.name, new Date(message.nowMs)).then(

@@ -1,101 +1,118 @@
-import { existsSync } from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
-import type { Logger } from '../../observe/log/create-logger.js';
-import { Field } from '../../observe/log/fields.js';
-import { classifyEvent, watchedDirectories, type LineageEvent } from './lineage-events.js';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { HealingWatch } from '../healing-watch.js';
+import type { SourceWatchHandlers, SourceWatcher, WatchState } from '../source.js';
 
-export interface CertbotWatcherHandlers {
-  onLineage(name: string): void;
-  onCertbotFinished(): void;
-  /** live/ or renewal/ appeared after start, or the watcher lost track: everything must be looked at. */
-  onRescanNeeded(reason: string): void;
-  /** The watcher cannot work (the inotify limit): the daemon keeps running on its periodic rescans. */
-  onFatal(error: Error): void;
+export interface CertbotWatchSettings {
+  readonly letsencryptDir: string;
+  readonly pollMs: number;
+  readonly retryMs: readonly [number, number];
 }
 
 /**
- * Watches Certbot's config dir with chokidar, without descending into lineage directories: with ten thousand
- * lineages, a watch per lineage directory cost chokidar 5 several seconds and hundreds of MB (DESIGN.md §5), while
- * live/ and renewal/ alone see every issuance, renewal and delete. Directories that do not exist yet are added
- * when the root reports them (chokidar loses events for paths that are missing when it starts).
+ * Follows Certbot's config dir with three inotify watches whatever the number of lineages: the root, `live/` and
+ * `renewal/`, never a lineage directory. Certbot's own sequence gives every change away there (DESIGN.md §2): a
+ * first issuance adds `renewal/<name>.conf` and `live/<name>`, a renewal replaces `renewal/<name>.conf` a few ms
+ * before it flips the links, a delete removes both; every run creates `.certbot.lock` at the root and removes it at
+ * its end, when every lineage touched during the run is looked at again (a lineage read between the conf's
+ * replacement and the links' flip looks unchanged).
  */
-export class CertbotWatcher {
-  private watcher: FSWatcher | undefined;
-  private readonly followed = new Set<string>();
-  private waiting: NodeJS.Timeout | undefined;
+export class CertbotWatcher implements SourceWatcher {
+  private readonly watch: HealingWatch;
+  private readonly live: string;
+  private readonly renewal: string;
+  private readonly lock: string;
+  private readonly touched = new Set<string>();
+  /** The last look at every lineage, while polling; undefined until the first poll takes it as the baseline. */
+  private signatures: Map<string, string> | undefined;
 
   constructor(
-    private readonly letsencryptDir: string,
-    private readonly handlers: CertbotWatcherHandlers,
-    private readonly log: Logger,
-  ) {}
-
-  /** Starts watching; when Certbot's config dir does not exist yet, waits for it (checked every `pollMs`). */
-  async start(pollMs = 5000): Promise<void> {
-    if (!existsSync(this.letsencryptDir)) {
-      this.log.warn('Certbot\'s config dir does not exist yet; hotcert starts watching it when it appears', { [Field.file]: this.letsencryptDir });
-      this.waiting = setInterval(() => {
-        if (!existsSync(this.letsencryptDir)) return;
-        clearInterval(this.waiting);
-        this.waiting = undefined;
-        this.watchNow().then(
-          () => this.handlers.onRescanNeeded(`${this.letsencryptDir} appeared`),
-          (error: unknown) => this.handlers.onFatal(error as Error),
-        );
-      }, pollMs);
-      return;
-    }
-    await this.watchNow();
+    private readonly settings: CertbotWatchSettings,
+    private readonly handlers: SourceWatchHandlers,
+  ) {
+    const root = settings.letsencryptDir;
+    this.live = join(root, 'live');
+    this.renewal = join(root, 'renewal');
+    this.lock = join(root, '.certbot.lock');
+    this.watch = new HealingWatch(
+      {
+        directories: () => [root, this.live, this.renewal].filter((dir) => existsSync(dir)),
+        onEntry: (dir, entry) => this.onEntry(dir, entry),
+        poll: () => this.poll(),
+        pollMs: settings.pollMs,
+        retryMs: settings.retryMs,
+      },
+      handlers,
+    );
   }
 
-  private async watchNow(): Promise<void> {
-    const [root, ...inner] = watchedDirectories(this.letsencryptDir);
-    const present = inner.filter((dir) => existsSync(dir));
-    this.watcher = watch([root as string, ...present], { depth: 0, ignoreInitial: true, followSymlinks: false });
-    for (const dir of [root as string, ...present]) this.followed.add(dir);
-    this.watcher.on('all', (event, path) => this.handle(classifyEvent(this.letsencryptDir, event, path)));
-    this.watcher.on('error', (error) => this.handleError(error as NodeJS.ErrnoException));
-    await new Promise<void>((resolve) => this.watcher?.once('ready', () => resolve()));
+  get state(): WatchState {
+    return this.watch.state;
+  }
+
+  async start(): Promise<void> {
+    this.watch.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.waiting);
-    this.waiting = undefined;
-    await this.watcher?.close();
-    this.watcher = undefined;
+    this.watch.stop();
   }
 
-  private handle(event: LineageEvent): void {
-    switch (event.kind) {
-      case 'lineage':
-        this.handlers.onLineage(event.name);
-        return;
-      case 'certbot-finished':
-        this.handlers.onCertbotFinished();
-        return;
-      case 'directory-appeared':
-        if (!this.followed.has(event.path)) {
-          this.followed.add(event.path);
-          this.watcher?.add(event.path);
-        }
-        this.handlers.onRescanNeeded(`${event.path} appeared`);
-        return;
-      case 'ignored':
-        return;
-    }
-  }
-
-  private handleError(error: NodeJS.ErrnoException): void {
-    if (error.code === 'ENOSPC' || error.code === 'EMFILE') {
-      this.handlers.onFatal(
-        new Error(
-          `cannot watch ${this.letsencryptDir}: the inotify limit is reached (${error.code}); raise it, e.g. "sysctl fs.inotify.max_user_watches=524288" and "sysctl fs.inotify.max_user_instances=512" (persist in /etc/sysctl.d/); until then changes are found by the periodic rescan only`,
-          { cause: error },
-        ),
-      );
+  private onEntry(dir: string, entry: string): void {
+    if (dir === this.settings.letsencryptDir) {
+      if (entry === '.certbot.lock' && !existsSync(this.lock)) {
+        for (const name of this.touched) this.handlers.onChange(name);
+        this.touched.clear();
+      } else if ((entry === 'live' || entry === 'renewal') && existsSync(join(dir, entry))) {
+        // Created after hotcert started (a first `certbot certonly` on a fresh host): watch it, look at everything.
+        this.watch.rearm();
+        this.handlers.onRescan(`${join(dir, entry)} appeared`);
+      }
       return;
     }
-    this.log.warn('file watcher error; a rescan follows', { [Field.error]: error });
-    this.handlers.onRescanNeeded(`watcher error ${error.code ?? error.message}`);
+    const name = dir === this.renewal ? (entry.endsWith('.conf') ? basename(entry, '.conf') : undefined) : entry === 'README' ? undefined : entry;
+    if (name === undefined) return;
+    this.touched.add(name);
+    this.handlers.onChange(name);
+  }
+
+  /** While polling: every lineage whose directory or live links changed since the last look. */
+  private poll(): void {
+    const now = this.lookAtLineages();
+    const before = this.signatures;
+    this.signatures = now;
+    if (!before) return;
+    for (const [name, signature] of now) if (before.get(name) !== signature) this.handlers.onChange(name);
+    for (const name of before.keys()) if (!now.has(name)) this.handlers.onChange(name);
+  }
+
+  // Two readlinks a lineage: cert.pem is flipped first and fullchain.pem last, so a renewal changes both.
+  private lookAtLineages(): Map<string, string> {
+    const signatures = new Map<string, string>();
+    let entries: string[];
+    try {
+      entries = readdirSync(this.live);
+    } catch {
+      return signatures;
+    }
+    for (const name of entries) {
+      if (name === 'README') continue;
+      const dir = join(this.live, name);
+      const link = (file: string): string => {
+        try {
+          return readlinkSync(join(dir, file));
+        } catch {
+          return '-';
+        }
+      };
+      let kind = '?';
+      try {
+        kind = lstatSync(dir).isSymbolicLink() ? 'link' : 'dir';
+      } catch {
+        // Gone meanwhile: the next look sees it missing.
+      }
+      signatures.set(name, `${kind}:${link('cert.pem')}:${link('fullchain.pem')}`);
+    }
+    return signatures;
   }
 }

@@ -1,34 +1,25 @@
 import { Worker } from 'node:worker_threads';
-import { buildBundle } from '../../core/bundle.js';
-import { assessLineage, rememberingCertificateCheck } from './assess-lineage.js';
-import type { LineageAssessment } from './lineage-snapshot.js';
+import { ChainCertificateCache, type GatePolicy } from '../../core/certificate-gate.js';
+import { assessLineage, type LineageVerdict } from './assess-lineage.js';
 import { readLineage } from './read-lineage.js';
 
-export interface AssessedLineage {
-  readonly assessment: LineageAssessment;
-  /** The bundle, when the lineage is ready. */
-  readonly bundle: string | undefined;
-}
-
-/** Reads a lineage in full and judges it (readLineage + assessLineage + buildBundle). */
+/** Reads a lineage in full and judges it (readLineage + assessLineage, gate included). */
 export interface LineageAssessor {
-  assess(name: string, now: Date): Promise<AssessedLineage>;
+  assess(name: string, now: Date): Promise<LineageVerdict>;
   close(): Promise<void>;
 }
 
-export interface AssessorDirs {
+export interface AssessorSettings {
   readonly letsencryptDir: string;
   readonly letsencryptRealDir: string;
+  readonly policy: GatePolicy;
 }
 
 /** In the calling thread. */
-export function inlineAssessor(dirs: AssessorDirs): LineageAssessor {
-  const isChainCertificate = rememberingCertificateCheck();
+export function inlineAssessor(settings: AssessorSettings): LineageAssessor {
+  const chainCache = new ChainCertificateCache();
   return {
-    assess: async (name, now) => {
-      const assessment = assessLineage(readLineage(dirs.letsencryptDir, dirs.letsencryptRealDir, name), now, isChainCertificate);
-      return { assessment, bundle: assessment.kind === 'ready' ? buildBundle(assessment.snapshot) : undefined };
-    },
+    assess: async (name, now) => assessLineage(readLineage(settings.letsencryptDir, settings.letsencryptRealDir, name), now, settings.policy, chainCache),
     close: async () => undefined,
   };
 }
@@ -39,10 +30,10 @@ export function inlineAssessor(dirs: AssessorDirs): LineageAssessor {
  * worker, the main thread stays free to keep HAProxy busy. The worker starts on first use and ends after
  * `idleMs` without work: a daemon whose lineages are all in sync carries no second isolate.
  */
-export function workerAssessor(dirs: AssessorDirs, idleMs = 30_000): LineageAssessor {
+export function workerAssessor(settings: AssessorSettings, idleMs = 30_000): LineageAssessor {
   let worker: Worker | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
-  const waiting = new Map<number, { resolve: (value: AssessedLineage) => void; reject: (error: Error) => void }>();
+  const waiting = new Map<number, { resolve: (value: LineageVerdict) => void; reject: (error: Error) => void }>();
   let nextId = 0;
 
   const failAll = (error: Error): void => {
@@ -50,8 +41,8 @@ export function workerAssessor(dirs: AssessorDirs, idleMs = 30_000): LineageAsse
     waiting.clear();
   };
   const start = (): Worker => {
-    const started = new Worker(new URL('./assess-worker.js', import.meta.url), { workerData: dirs });
-    started.on('message', (message: { id: number; result?: AssessedLineage; error?: string }) => {
+    const started = new Worker(new URL('./assess-worker.js', import.meta.url), { workerData: settings });
+    started.on('message', (message: { id: number; result?: LineageVerdict; error?: string }) => {
       const entry = waiting.get(message.id);
       waiting.delete(message.id);
       if (!entry) return;
@@ -84,7 +75,7 @@ export function workerAssessor(dirs: AssessorDirs, idleMs = 30_000): LineageAsse
       worker.ref();
       const current = worker;
       const id = nextId++;
-      return new Promise<AssessedLineage>((resolve, reject) => {
+      return new Promise<LineageVerdict>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         current.postMessage({ id, name, nowMs: now.getTime() });
       }).finally(stopWhenIdle);

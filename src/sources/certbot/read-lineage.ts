@@ -1,20 +1,20 @@
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { LINEAGE_FILES, type LineageFile, type RawLineage, type RawLineageFile } from './lineage-snapshot.js';
+import { describeFailedRead, readRegularFile } from '../../platform/files/read-regular-file.js';
+import { LINEAGE_FILES, type LineageFile, type RawLineage, type RawLineageFile } from './raw-lineage.js';
 
 /**
  * Reads what a lineage's live links point at, and the files they point at, without judging it (assessLineage does).
- * `letsencryptRealDir` is the real path of Certbot's config dir: links must resolve inside it.
- * Synchronous on purpose, like quickLook: a few small files in the page cache, where each fs.promises call would
- * cost a thread-pool round trip.
+ * `letsencryptRealDir` is the real path of Certbot's config dir: links must resolve inside it. Only regular files
+ * of a bounded size are read, never blocking (readRegularFile): a link to a FIFO is reported, not waited on.
  */
 export function readLineage(letsencryptDir: string, letsencryptRealDir: string, name: string): RawLineage {
   const liveDir = join(letsencryptDir, 'live', name);
   let entries: string[];
   try {
     entries = readdirSync(liveDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  } catch {
+    // Missing or unreadable: each file below says what is wrong.
     entries = [];
   }
   const files = LINEAGE_FILES.map((file) => readLinkedFile(liveDir, file, letsencryptRealDir));
@@ -22,13 +22,9 @@ export function readLineage(letsencryptDir: string, letsencryptRealDir: string, 
   const certbotRunning = existsSync(join(letsencryptDir, '.certbot.lock'));
   return {
     name,
-    liveDir,
     certbotRunning,
     previousLinks: entries.filter((entry) => entry.startsWith('previous_')).sort(),
-    files: Object.fromEntries(LINEAGE_FILES.map((file, index) => [file, files[index] as RawLineageFile])) as Record<
-      LineageFile,
-      RawLineageFile
-    >,
+    files: Object.fromEntries(LINEAGE_FILES.map((file, index) => [file, files[index] as RawLineageFile])) as Record<LineageFile, RawLineageFile>,
   };
 }
 
@@ -41,7 +37,7 @@ function readLinkedFile(liveDir: string, file: LineageFile, root: string): RawLi
     linkTarget = readlinkSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
-    throw error;
+    return { state: 'unreadable', linkTarget: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'unknown'}` };
   }
   let resolved: string;
   try {
@@ -50,16 +46,13 @@ function readLinkedFile(liveDir: string, file: LineageFile, root: string): RawLi
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'dangling', linkTarget };
-    return { state: 'unreadable', linkTarget, code: code ?? 'unknown' };
+    return { state: 'unreadable', linkTarget, problem: `cannot be resolved: ${code ?? 'unknown'}` };
   }
   if (!resolved.startsWith(root + sep)) return { state: 'outside', linkTarget, resolved };
-  try {
-    return { state: 'read', linkTarget, resolved, content: readFileSync(resolved, 'utf8') };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { state: 'dangling', linkTarget };
-    return { state: 'unreadable', linkTarget, code: code ?? 'unknown' };
-  }
+  const read = readRegularFile(resolved);
+  if (read.kind === 'read') return { state: 'read', linkTarget, resolved, content: read.content };
+  if (read.kind === 'missing') return { state: 'dangling', linkTarget };
+  return { state: 'unreadable', linkTarget, problem: `(${resolved}) ${describeFailedRead(read)}` };
 }
 
 /** The real path of Certbot's config dir (it may itself be a link), against which link targets are checked. */

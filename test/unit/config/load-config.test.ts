@@ -34,10 +34,10 @@ describe('configuration', () => {
         },
       ],
       lineages: {},
-      deploy: { staleTransactionMs: 5000, removeDeleted: false },
-      watch: { settleMs: 150, maxWaitMs: 2000, notReadyAlertMs: 60_000, rescanIntervalMs: 3_600_000, targetCheckIntervalMs: 5000 },
+      deploy: { staleTransactionMs: 5000, removeDeleted: false, clockSkewMs: 300_000, minRsaBits: 2048 },
+      watch: { settleMs: 150, maxWaitMs: 2000, notReadyAlertMs: 60_000, rescanIntervalMs: 3_600_000, targetCheckIntervalMs: 5000, pollMs: 10_000 },
       state: { file: '/var/lib/hotcert/state.json' },
-      status: { warnDays: 14 },
+      status: { warnDays: 14, criticalDays: 7 },
       metrics: { listen: '' },
       log: { level: 'info', format: 'auto' },
     });

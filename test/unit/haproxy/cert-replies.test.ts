@@ -6,7 +6,7 @@ import {
   parseSetCertReply,
 } from '../../../src/haproxy/cert-replies.js';
 import { CrtListText, type CrtListLine } from '../../../src/haproxy/crt-list-file.js';
-import { buildBundle } from '../../../src/core/bundle.js';
+import { bundleFromPem } from '../../../src/core/bundle.js';
 
 // Replies as HAProxy 2.6.12 printed them (captured from a running instance).
 describe('certificate replies', () => {
@@ -16,7 +16,7 @@ describe('certificate replies', () => {
     expect(parseTransactionProbe('Permission denied')).toBeUndefined();
   });
 
-  it('reads a store\'s details; serials compare without leading zeros', () => {
+  it('reads a store\'s details; serials as openssl prints them (no sign byte)', () => {
     const details = parseCertStoreDetails(
       'Filename: */etc/h/a.pem\nStatus: Unused\nSerial: 0044D67DABE4021ACC\nnotBefore: Nov 28 00:04:35 2026 GMT\nnotAfter: Dec  1 00:04:35 2026 GMT\nSubject Alternative Name: DNS:a.test\nSHA1 FingerPrint: 54BCAB24605F\n',
     );
@@ -27,6 +27,8 @@ describe('certificate replies', () => {
       notBefore: new Date('2026-11-28T00:04:35Z'),
       notAfter: new Date('2026-12-01T00:04:35Z'),
       sha1Fingerprint: '54BCAB24605F',
+      chain: [],
+      dnsNames: ['a.test'],
     });
     expect(parseCertStoreDetails("Can't display the certificate: Not found or the certificate is a bundle!")).toBeUndefined();
     expect(parseCertStoreDetails('Filename: /etc/h/a.pem\nStatus: Empty\n')?.serial).toBeUndefined();
@@ -94,10 +96,10 @@ describe('crt-list file editing', () => {
 
 describe('bundle', () => {
   it('is fullchain then key with no blank line (a blank line ends a runtime payload)', () => {
-    const bundle = buildBundle({
-      fullchainPem: '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n',
-      keyPem: '\n-----BEGIN PRIVATE KEY-----\nKKK\n-----END PRIVATE KEY-----\n',
-    } as never);
+    const bundle = bundleFromPem(
+      '-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n\n-----BEGIN CERTIFICATE-----\nBBB\n-----END CERTIFICATE-----\n',
+      '\n-----BEGIN PRIVATE KEY-----\nKKK\n-----END PRIVATE KEY-----\n',
+    );
     expect(bundle).not.toMatch(/\n\s*\n/);
     expect(bundle.split('\n')[0]).toBe('-----BEGIN CERTIFICATE-----');
     expect(bundle.trimEnd().endsWith('-----END PRIVATE KEY-----')).toBe(true);

@@ -1,6 +1,7 @@
 import { formatRuntimeAddress, parseRuntimeAddress } from '../../../src/haproxy/runtime-address.js';
 import { frameRequest, unframeReply } from '../../../src/haproxy/runtime-framing.js';
-import { parseCliLevel, parseCrtListNames, parseShowInfo, parseVersion, refusalOf } from '../../../src/haproxy/replies.js';
+import { parseCliLevel, parseCrtListNames, parseShowInfo, refusalOf } from '../../../src/haproxy/replies.js';
+import { dialectFor } from '../../../src/haproxy/dialect.js';
 
 describe('runtime addresses', () => {
   it.each([
@@ -40,7 +41,7 @@ describe('runtime replies', () => {
   it('reads show info fields', () => {
     const fields = parseShowInfo('Name: HAProxy\nVersion: 2.6.12-1+deb12u4\nPid: 42\nUptime_sec: 7\n');
     expect(fields.get('Version')).toBe('2.6.12-1+deb12u4');
-    expect(parseVersion(fields.get('Version') ?? '')).toEqual([2, 6]);
+    expect(dialectFor(fields.get('Version') ?? '')).toMatchObject({ series: '2.6', tested: true, commandLimit: 'tune.bufsize' });
     expect(fields.get('Pid')).toBe('42');
   });
 

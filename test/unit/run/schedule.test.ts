@@ -1,6 +1,5 @@
 import { retryAfter } from '../../../src/core/retry-policy.js';
 import { SettleTimers, type TimerApi } from '../../../src/run/settle-timers.js';
-import { classifyEvent } from '../../../src/sources/certbot/lineage-events.js';
 
 /** A clock the test moves by hand. */
 function manualTimers(): TimerApi & { advance(ms: number): void } {
@@ -83,26 +82,15 @@ describe('retry policy', () => {
     expect(retryAfter(outcome, { attempt })).toEqual({ kind: 'retry', delayMs });
   });
 
-  it.each(['deployed', 'added', 'unchanged', 'held'] as const)('%s: done', (outcome) => {
-    expect(retryAfter(outcome, { attempt: 1 })).toEqual({ kind: 'done' });
-  });
-});
-
-describe('Certbot\'s events', () => {
-  const le = '/etc/letsencrypt';
   it.each([
-    ['addDir', '/etc/letsencrypt/live/example.com', { kind: 'lineage', name: 'example.com' }],
-    ['unlinkDir', '/etc/letsencrypt/live/example.com', { kind: 'lineage', name: 'example.com' }],
-    ['add', '/etc/letsencrypt/renewal/example.com.conf', { kind: 'lineage', name: 'example.com' }],
-    ['change', '/etc/letsencrypt/renewal/example.com.conf', { kind: 'lineage', name: 'example.com' }],
-    ['add', '/etc/letsencrypt/renewal/example.com.conf.new', { kind: 'ignored' }],
-    ['add', '/etc/letsencrypt/live/README', { kind: 'ignored' }],
-    ['unlink', '/etc/letsencrypt/.certbot.lock', { kind: 'certbot-finished' }],
-    ['add', '/etc/letsencrypt/.certbot.lock', { kind: 'ignored' }],
-    ['addDir', '/etc/letsencrypt/live', { kind: 'directory-appeared', path: '/etc/letsencrypt/live' }],
-    ['add', '/etc/letsencrypt/keys/0001_key-certbot.pem', { kind: 'ignored' }],
-    ['addDir', '/etc/letsencrypt/live/bad;name', { kind: 'ignored' }],
-  ] as const)('%s %s', (event, path, expected) => {
-    expect(classifyEvent(le, event, path)).toEqual(expected);
+    [1, 60_000],
+    [3, 240_000],
+    [20, 3_600_000],
+  ] as const)('held, attempt %i: looked at again after %i ms', (attempt, delayMs) => {
+    expect(retryAfter('held', { attempt })).toEqual({ kind: 'retry', delayMs });
+  });
+
+  it.each(['deployed', 'added', 'unchanged'] as const)('%s: done', (outcome) => {
+    expect(retryAfter(outcome, { attempt: 1 })).toEqual({ kind: 'done' });
   });
 });

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { DeployResult } from '../../../src/run/deploy-to-target.js';
+import type { DeployResult } from '../../../src/run/reconciler.js';
 import type { OutcomeKind } from '../../../src/core/outcome.js';
 import { closeLogger, createLogger } from '../../../src/observe/log/create-logger.js';
 import { TargetScheduler } from '../../../src/run/target-scheduler.js';
@@ -63,7 +63,7 @@ describe('TargetScheduler', () => {
     expect(runs).toEqual(['a', 'a']);
   });
 
-  it('retries not-ready and failed outcomes, and not held ones', async () => {
+  it('retries not-ready, failed and held outcomes, each on its backoff', async () => {
     const timers = heldTimers();
     const outcomes: Record<string, OutcomeKind[]> = { n: ['not-ready', 'deployed'], f: ['failed', 'failed', 'unchanged'], h: ['held'] };
     const runs: string[] = [];
@@ -73,12 +73,12 @@ describe('TargetScheduler', () => {
     }, log, 60_000, timers);
     for (const lineage of ['n', 'f', 'h']) scheduler.enqueue(lineage, 'event');
     await scheduler.idle();
-    expect(timers.pending()).toBe(2);
+    expect(timers.pending()).toBe(3);
     timers.fireAll();
     await scheduler.idle();
     timers.fireAll();
     await scheduler.idle();
-    expect(runs.sort()).toEqual(['f', 'f', 'f', 'h', 'n', 'n']);
+    expect(runs.sort()).toEqual(['f', 'f', 'f', 'h', 'h', 'n', 'n']);
     expect(timers.pending()).toBe(0);
   });
 

@@ -1,0 +1,43 @@
+import { X509Certificate } from 'node:crypto';
+import type { ChainCertificateCache, GatedCertificate } from './certificate-gate.js';
+import type { CertificateSummary } from './facts.js';
+import { pemBlocks } from './pem.js';
+import { canonicalSerial } from './serial.js';
+
+/** A gated certificate as a summary (what a file holding its bundle says). */
+export function summaryOf(certificate: GatedCertificate): CertificateSummary {
+  return { identity: certificate.identity, serial: certificate.serial, notBefore: certificate.notBefore, notAfter: certificate.notAfter, dnsNames: certificate.dnsNames };
+}
+
+/**
+ * What a bundle's text says of its certificate, without judging it: the reference the anti-rollback rule compares
+ * with. Undefined when its first block is not a certificate that parses. Pure.
+ */
+export function summarizeBundle(bundle: string, chainCache: ChainCertificateCache): CertificateSummary | undefined {
+  const [first, ...rest] = pemBlocks(bundle).filter((block) => block.type === 'CERTIFICATE');
+  if (!first) return undefined;
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(first.text);
+  } catch {
+    return undefined;
+  }
+  const date = (text: string): Date | undefined => {
+    const parsed = new Date(text);
+    return Number.isNaN(parsed.getTime()) ? undefined : parsed;
+  };
+  return {
+    identity: {
+      leafSha1: leaf.fingerprint.replace(/:/g, '').toUpperCase(),
+      chain: rest.map((block) => chainCache.link(block.text) ?? 'unparsable'),
+    },
+    serial: canonicalSerial(leaf.serialNumber),
+    notBefore: date(leaf.validFrom),
+    notAfter: date(leaf.validTo),
+    dnsNames: (leaf.subjectAltName ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.startsWith('DNS:'))
+      .map((entry) => entry.slice(4)),
+  };
+}
