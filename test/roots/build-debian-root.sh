@@ -27,6 +27,10 @@ flock 9
 [ -f "$root/.complete" ] && { echo "$root"; exit 0; }
 
 mounted_under() { grep -q " $1[/ ]" /proc/self/mountinfo; }
+# Holding the lock, any build directory still here is what an interrupted build left.
+for stale in "$roots/.build-$suite"-*; do
+  [ -d "$stale" ] && ! mounted_under "$stale" && rm -rf "$stale"
+done
 
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "build-debian-root.sh: installing debootstrap" >&2
