@@ -1,13 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { DEFAULT_HAPROXY_VERSION, haproxyCommand, type HaproxyVersion } from './haproxy-versions.js';
 import { makeSelfSigned, type TestCertificate } from './pki.js';
-import { startProcess, type TrackedProcess } from './processes.js';
+import { runCommand, startProcess, type TrackedProcess } from './processes.js';
 import { runtimeCommand } from './runtime-socket.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
 import { waitFor } from './wait-for.js';
 
 export interface HaproxyOptions {
+  /** The series to run (haproxy-versions.ts says where each comes from); the host's 2.6 unless a suite asks. */
+  readonly version?: HaproxyVersion;
   /** `level` of the stats socket; `admin` unless a test checks what a lower level does. */
   readonly socketLevel?: 'admin' | 'operator' | 'user';
   /**
@@ -21,8 +24,17 @@ export interface HaproxyOptions {
   readonly beforeStart?: (paths: { bundlesDir: string; crtListPath: string }) => Promise<void>;
 }
 
-/** A real HAProxy 2.6 (`haproxy -W -db`, as Debian's unit and the official image run it) on a temp socket and port. */
+/**
+ * A real HAProxy (`haproxy -W -db`, as Debian's unit and the official image run it) on a temp socket and port; the
+ * process the test holds is the master, also when it runs chrooted in a Debian root.
+ */
 export interface TestHaproxy {
+  /** The series asked for. */
+  readonly series: HaproxyVersion;
+  /** The full version the running HAProxy reports in `show info`, e.g. `3.2.26-1`. */
+  readonly version: string;
+  /** The Debian root it runs chrooted in (undefined for a binary run on the host). */
+  readonly root: string | undefined;
   readonly dir: string;
   readonly socketPath: string;
   /** The loopback port of the TLS frontend that serves the crt-list. */
@@ -36,7 +48,13 @@ export interface TestHaproxy {
   readonly defaultCertificate: TestCertificate | undefined;
   readonly process: TrackedProcess;
   command(line: string): Promise<string>;
-  /** Stops HAProxy and starts it again on the same files: what a restart or a reboot does. */
+  /** Sends a signal to the master process. */
+  signal(signal: NodeJS.Signals): void;
+  /** A reload as systemd and the official image do it (SIGUSR2 to the master), resolved once a new worker answers. */
+  reload(): Promise<void>;
+  /** `haproxy -c` of its configuration file with the same binary (and root), as an operator checks before a reload. */
+  check(): Promise<{ code: number | string; output: string }>;
+  /** Stops HAProxy and starts the same version again on the same files: what a restart or a reboot does. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,25 +99,41 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHa
 
   await options.beforeStart?.({ bundlesDir, crtListPath });
 
-  const launch = async (): Promise<TrackedProcess> => {
-    const child = startProcess('haproxy', 'haproxy', ['-W', '-db', '-f', configPath]);
-    try {
-      await waitFor(async () => (await runtimeCommand(socketPath, 'show info')).includes('Version:'), {
-        timeoutMs: 15_000,
-        what: 'haproxy to answer on its runtime socket',
-      });
-    } catch (error) {
-      await child.stop('SIGKILL');
-      throw new Error(`haproxy did not start: ${(error as Error).message}\n${child.output()}`);
-    }
-    return child;
+  const series = options.version ?? DEFAULT_HAPROXY_VERSION;
+  const start = await haproxyCommand(series, ['-W', '-db', '-f', configPath]);
+  const check = await haproxyCommand(series, ['-c', '-f', configPath]);
+  const showInfo = async (): Promise<{ version: string; pid: string }> => {
+    const reply = await runtimeCommand(socketPath, 'show info');
+    const version = /^Version: (.+)$/m.exec(reply)?.[1];
+    const pid = /^Pid: (\d+)$/m.exec(reply)?.[1];
+    if (version === undefined || pid === undefined) throw new Error(`no Version or Pid in "show info": ${reply.slice(0, 200)}`);
+    return { version, pid };
   };
 
-  let current = await launch();
+  const launch = async (): Promise<{ child: TrackedProcess; version: string }> => {
+    const child = startProcess(`haproxy ${series}`, start.command, start.args, start.env ? { env: start.env } : {});
+    try {
+      const { version } = await waitFor(showInfo, { timeoutMs: 15_000, what: `haproxy ${series} to answer on its runtime socket` });
+      return { child, version };
+    } catch (error) {
+      await child.stop('SIGKILL');
+      throw new Error(`haproxy ${series} did not start: ${(error as Error).message}\n${child.output()}`);
+    }
+  };
+
+  let current = await launch().catch(async (error: unknown) => {
+    await temp.remove();
+    throw error;
+  });
   const stopCurrent = async (): Promise<void> => {
-    await current.stop('SIGTERM', 5000);
+    await current.child.stop('SIGTERM', 5000);
   };
   return {
+    series,
+    get version() {
+      return current.version;
+    },
+    root: start.root,
     dir,
     socketPath,
     port,
@@ -109,9 +143,21 @@ export async function startHaproxy(options: HaproxyOptions = {}): Promise<TestHa
     configPath,
     defaultCertificate,
     get process() {
-      return current;
+      return current.child;
     },
     command: (line) => runtimeCommand(socketPath, line),
+    signal: (signal) => {
+      process.kill(current.child.pid, signal);
+    },
+    reload: async () => {
+      const before = (await showInfo()).pid;
+      process.kill(current.child.pid, 'SIGUSR2');
+      await waitFor(async () => (await showInfo()).pid !== before, { timeoutMs: 15_000, what: `haproxy ${series} to answer from a new worker after SIGUSR2` });
+    },
+    check: async () => {
+      const result = await runCommand(check.command, check.args, check.env ? { env: check.env, timeoutMs: 30_000 } : { timeoutMs: 30_000 });
+      return { code: result.code, output: result.stdout + result.stderr };
+    },
     restart: async () => {
       await stopCurrent();
       current = await launch();

@@ -40,6 +40,8 @@ export async function makeServerCertificate(dir: string): Promise<{ caPath: stri
   const csr = join(dir, 'tls-server.csr');
   const certPath = join(dir, 'tls-server.pem');
   const ext = join(dir, 'tls-server.ext');
+  // keyUsage on the CA is not optional: sid's certbot 5.5 (urllib3 2.8 on Python 3.14 verifies with
+  // VERIFY_X509_STRICT) refuses the connection with "CA cert does not include key usage extension" without it.
   await openssl([
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', caKey, '-out', caPath,
     '-days', '30', '-subj', '/CN=hotcert test TLS CA', '-addext', 'basicConstraints=critical,CA:TRUE',
