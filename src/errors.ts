@@ -67,6 +67,16 @@ export class RuntimeTransportError extends HotcertError {
  */
 export class RuntimeConnectionClosedError extends RuntimeTransportError {
   override readonly code = 'RUNTIME_CONNECTION_CLOSED';
+
+  /** @param replies what arrived before the close: the replies of a batch, the last one cut short. */
+  constructor(
+    message: string,
+    subject: ErrorSubject = {},
+    options?: ErrorOptions,
+    readonly replies: readonly string[] = [],
+  ) {
+    super(message, subject, options);
+  }
 }
 
 /** The runtime API did not answer within the deadline: the request may or may not have run. */

@@ -210,7 +210,9 @@ class PromptSession {
     this.pending = undefined;
     if (pending) {
       clearTimeout(pending.timer);
-      pending.reject(error);
+      // What HAProxy said before it closed (3.4: "The payload is too big...") is worth more than "closed".
+      const partial = unframePromptReply(this.buffer);
+      pending.reject(error instanceof RuntimeConnectionClosedError && partial !== '' ? new RuntimeConnectionClosedError(error.message, error.subject, { cause: error.cause }, [...pending.replies, partial]) : error);
     }
   }
 }

@@ -186,8 +186,11 @@ export class RuntimeClient {
     try {
       replies = await this.sendBatch([{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }]);
     } catch (error) {
-      if (error instanceof RuntimeConnectionClosedError) throw this.closedDuringSet(path, bundle, error);
-      throw error;
+      if (!(error instanceof RuntimeConnectionClosedError)) throw error;
+      // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
+      const said = error.replies[0];
+      if (said && !parseSetCertReply(said)) throw this.refused('set ssl cert', said, path);
+      throw this.closedDuringSet(path, bundle, error);
     }
     const [set = '', show = ''] = replies;
     const opened = parseSetCertReply(set);

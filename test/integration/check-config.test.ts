@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
 import { runHotcert } from '../helpers/hotcert-cli.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
-describe('hotcert check-config against real HAProxy', () => {
+describeEachHaproxy('hotcert check-config against real HAProxy', (version) => {
   let admin: TestHaproxy;
   let operator: TestHaproxy;
   let temp: TempDir;
   let letsencryptDir: string;
 
   beforeAll(async () => {
-    [admin, operator, temp] = await Promise.all([startHaproxy(), startHaproxy({ socketLevel: 'operator' }), makeTempDir('check')]);
+    [admin, operator, temp] = await Promise.all([startHaproxy({ version }), startHaproxy({ version, socketLevel: 'operator' }), makeTempDir('check')]);
     letsencryptDir = join(temp.path, 'letsencrypt');
     await mkdir(join(letsencryptDir, 'live', 'example.com'), { recursive: true });
   });
@@ -50,7 +51,7 @@ describe('hotcert check-config against real HAProxy', () => {
       expect.stringMatching(new RegExp(`^ok +bundles +${admin.bundlesDir}: directory writable$`)),
       expect.stringMatching(/^ok +bundles +written with mode 0600$/),
       expect.stringMatching(new RegExp(`^ok +crt-list +${admin.crtListPath}: directory writable$`)),
-      expect.stringMatching(new RegExp(`^ok +target edge +unix:${admin.socketPath}: HAProxy 2\\.6\\.`)),
+      expect.stringMatching(new RegExp(`^ok +target edge +unix:${admin.socketPath}: HAProxy ${version.replace('.', '\\.')}\\.`)),
       expect.stringMatching(/^ok +target edge +stats socket level admin$/),
       expect.stringMatching(new RegExp(`^ok +target edge +crt-list ${admin.crtListPath} is loaded$`)),
       'check-config: all checks passed',

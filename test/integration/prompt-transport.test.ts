@@ -4,15 +4,16 @@ import { PromptTransport } from '../../src/haproxy/prompt-transport.js';
 import { fixedEndpoint } from '../../src/haproxy/runtime-address.js';
 import { RuntimeClient } from '../../src/haproxy/runtime-client.js';
 import { canonicalSerial } from '../../src/core/serial.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
-describe('the runtime API session kept open in prompt mode (real HAProxy)', () => {
+describeEachHaproxy('the runtime API session kept open in prompt mode (real HAProxy)', (version) => {
   let haproxy: TestHaproxy;
   let transport: PromptTransport;
   let client: RuntimeClient;
 
   beforeAll(async () => {
     // A short stats timeout, so that HAProxy closes an idle session within the test.
-    haproxy = await startHaproxy({ extraGlobal: ['stats timeout 1s'] });
+    haproxy = await startHaproxy({ version, extraGlobal: ['stats timeout 1s'] });
     transport = PromptTransport.overSocket(fixedEndpoint({ kind: 'unix', path: haproxy.socketPath }), 5000, 300);
     client = new RuntimeClient('edge', transport);
   });

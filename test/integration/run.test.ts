@@ -8,6 +8,7 @@ import type { TrackedProcess } from '../helpers/processes.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
 const FAST_WATCH = [
   'watch: { settleMs: 100, maxWaitMs: 1000, targetCheckIntervalMs: 300, notReadyAlertMs: 5000 }',
@@ -20,7 +21,7 @@ async function waitForOutput(daemon: TrackedProcess, pattern: RegExp, timeoutMs 
   });
 }
 
-describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () => {
+describeEachHaproxy('hotcert run: the daemon against real certbot, pebble and HAProxy', (version) => {
   let stack: TestStack;
   let second: TestHaproxy;
   let configFile: string;
@@ -34,7 +35,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
   };
 
   beforeAll(async () => {
-    stack = await startStack('run');
+    stack = await startStack('run', { version });
     configFile = await writeHotcertConfig(stack.temp.path, {
       letsencryptDir: stack.certbot.configDir,
       haproxy: stack.haproxy,
@@ -101,7 +102,7 @@ describe('hotcert run: the daemon against real certbot, pebble and HAProxy', () 
   });
 
   it('one target down does not delay another', async () => {
-    second = await startHaproxy();
+    second = await startHaproxy({ version });
     // A second HAProxy of its own, reached at runtime only (it cannot share the first one's crt-list file).
     const file = await writeHotcertConfig(stack.temp.path, {
       name: 'two.yaml',

@@ -8,12 +8,13 @@ import { makeTestLineage, writeLineage } from '../helpers/lineage-pems.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import type { TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
 /**
  * Bad input never disturbs what is serving: each problem is reported with the lineage and the file, the served
  * certificate stays, and every other lineage still deploys in the same run.
  */
-describe('hotcert sync with bad input', () => {
+describeEachHaproxy('hotcert sync with bad input', (version) => {
   let stack: TestStack;
   let temp: TempDir;
   let certbot: TestCertbot;
@@ -24,7 +25,7 @@ describe('hotcert sync with bad input', () => {
   let result: CliResult;
 
   beforeAll(async () => {
-    stack = await startStack('bad-input');
+    stack = await startStack('bad-input', { version });
     ({ temp, certbot, haproxy } = stack);
     // 4096 bytes per runtime command: an ECDSA bundle fits, an RSA 2048 one (with its chain) does not.
     configFile = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, targetLines: ['    maxCommandBytes: 4096'] });

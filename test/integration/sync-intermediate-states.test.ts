@@ -6,6 +6,7 @@ import { runHotcert } from '../helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../helpers/hotcert-config.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
 const KINDS = ['cert', 'privkey', 'chain', 'fullchain'] as const;
 type Kind = (typeof KINDS)[number];
@@ -14,7 +15,7 @@ type Kind = (typeof KINDS)[number];
  * Certbot's intermediate states (storage.py; DESIGN.md §2), frozen on disk from a real lineage that has archive
  * versions 1 and 2: HAProxy serves version 1, and no state may make hotcert deploy anything half-way.
  */
-describe('hotcert sync never deploys a lineage Certbot is still writing', () => {
+describeEachHaproxy('hotcert sync never deploys a lineage Certbot is still writing', (version) => {
   let stack: TestStack;
   let certbot: TestCertbot;
   let haproxy: TestHaproxy;
@@ -32,7 +33,7 @@ describe('hotcert sync never deploys a lineage Certbot is still writing', () => 
   const sync = () => runHotcert(['sync', '--config', configFile], { HOTCERT_LOG_FORMAT: 'text' });
 
   beforeAll(async () => {
-    stack = await startStack('states');
+    stack = await startStack('states', { version });
     ({ certbot, haproxy } = stack);
     configFile = await writeHotcertConfig(stack.temp.path, { letsencryptDir: certbot.configDir, haproxy });
     await certbot.issue({ name: 'site', domains: ['site.test'] });

@@ -14,6 +14,7 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { canonicalSerial } from '../../src/core/serial.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
 /** Opens a transaction the way another runtime API client would, and leaves it open. */
 async function openForeignTransaction(haproxy: TestHaproxy, path: string, bundlePath: string): Promise<void> {
@@ -22,14 +23,14 @@ async function openForeignTransaction(haproxy: TestHaproxy, path: string, bundle
   expect(reply).toContain(`Transaction created for certificate ${path}!`);
 }
 
-describe('hotcert sync and HAProxy\'s one certificate transaction', () => {
+describeEachHaproxy('hotcert sync and HAProxy\'s one certificate transaction', (version) => {
   let stack: TestStack;
   let temp: TempDir;
   let certbot: TestCertbot;
   let haproxy: TestHaproxy;
 
   beforeAll(async () => {
-    stack = await startStack('transactions');
+    stack = await startStack('transactions', { version });
     ({ temp, certbot, haproxy } = stack);
   });
 
@@ -117,7 +118,7 @@ describe('hotcert sync and HAProxy\'s one certificate transaction', () => {
   });
 });
 
-describe('a bundle HAProxy rejects', () => {
+describeEachHaproxy('a bundle HAProxy rejects', (version) => {
   let temp: TempDir;
   let pebble: TestPebble;
   let haproxy: TestHaproxy;
@@ -137,7 +138,9 @@ describe('a bundle HAProxy rejects', () => {
     // An HAProxy whose buffers are smaller than this RSA bundle: it serves the bundle an earlier deploy left on disk,
     // but cannot take it in one runtime command. (Far from the exact-size crash of 2.6.12.)
     haproxy = await startHaproxy({
-      extraGlobal: ['tune.bufsize 4096'],
+      version,
+      // 3.4 reads a payload up to tune.cli.max-payload-size, and says so when it is too big (before closing).
+      extraGlobal: version === '3.4' ? ['tune.bufsize 4096', 'tune.cli.max-payload-size 4096'] : ['tune.bufsize 4096'],
       beforeStart: async ({ bundlesDir, crtListPath }) => {
         await writeFile(join(bundlesDir, 'site.pem'), firstBundle, { mode: 0o600 });
         await writeFile(crtListPath, `${await readFile(crtListPath, 'utf8')}${bundlesDir}/site.pem\n`);
@@ -152,7 +155,9 @@ describe('a bundle HAProxy rejects', () => {
     const result = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
     expect(result.code).toBe(69);
     expect(result.stderr).toMatch(
-      /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge \(HAProxy 2\.6\.[^)]*\): HAProxy closed the connection without a reply to \\"set ssl cert [^"]*site\.pem\\" \(\d+-byte bundle\): the command is probably larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
+      version === '3.4'
+        ? /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge \(HAProxy 3\.4\.[^)]*\): HAProxy refused \\"set ssl cert [^"]*site\.pem\\": The payload is too big\. Please change 'tune\.cli\.max-payload-size'/
+        : /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge \(HAProxy [^)]*\): HAProxy closed the connection without a reply to \\"set ssl cert [^"]*site\.pem\\" \(\d+-byte bundle\): the command is probably larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
     );
     expect(await readFile(join(haproxy.bundlesDir, 'site.pem'), 'utf8')).toBe(onDisk);
     expect((await probeServedCertificate(haproxy.port, 'site.test')).serial).toBe(served);

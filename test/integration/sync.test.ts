@@ -6,6 +6,7 @@ import { runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../helpers/hotcert-config.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 
 /** The names each lineage is issued for, as a user would run certbot. */
 const LINEAGES = {
@@ -15,7 +16,7 @@ const LINEAGES = {
   'wild.test': { domains: ['wild.test', '*.wild.test'], keyType: 'ecdsa' as const },
 };
 
-describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
+describeEachHaproxy('hotcert sync: real certbot lineages into a real HAProxy', (version) => {
   let stack: TestStack;
   let certbot: TestCertbot;
   let haproxy: TestHaproxy;
@@ -35,7 +36,7 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
   }
 
   beforeAll(async () => {
-    stack = await startStack('sync');
+    stack = await startStack('sync', { version });
     ({ certbot, haproxy } = stack);
     configFile = await writeHotcertConfig(stack.temp.path, { letsencryptDir: certbot.configDir, haproxy });
     for (const [name, lineage] of Object.entries(LINEAGES)) {
@@ -133,7 +134,7 @@ describe('hotcert sync: real certbot lineages into a real HAProxy', () => {
   });
 });
 
-describe('hotcert sync writes bundles with the configured mode and group', () => {
+describeEachHaproxy('hotcert sync writes bundles with the configured mode and group', (version) => {
   let stack: TestStack;
 
   afterAll(async () => {
@@ -141,7 +142,7 @@ describe('hotcert sync writes bundles with the configured mode and group', () =>
   });
 
   it('a "0640" bundle in group haproxy, for an HAProxy that reads as user haproxy', async () => {
-    stack = await startStack('sync-modes');
+    stack = await startStack('sync-modes', { version });
     await stack.certbot.issue({ name: 'grp', domains: ['grp.test'] });
     const group = (await readFile('/etc/group', 'utf8')).split('\n').find((line) => line.startsWith('haproxy:'));
     const gid = Number(group?.split(':')[2]);
@@ -154,11 +155,11 @@ describe('hotcert sync writes bundles with the configured mode and group', () =>
   });
 });
 
-describe('hotcert sync with per-lineage crt-list options', () => {
+describeEachHaproxy('hotcert sync with per-lineage crt-list options', (version) => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startStack('sync-options');
+    stack = await startStack('sync-options', { version });
     await stack.certbot.issue({ name: 'opts', domains: ['opts.test', 'www.opts.test'] });
   });
 
