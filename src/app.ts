@@ -9,6 +9,7 @@ import { PromptTransport } from './haproxy/prompt-transport.js';
 import { fixedEndpoint } from './haproxy/runtime-address.js';
 import { RuntimeClient } from './haproxy/runtime-client.js';
 import type { RuntimeTransport } from './haproxy/runtime-transport.js';
+import { storePath } from './haproxy/store-path.js';
 import { systemClock } from './haproxy/transaction-guard.js';
 import { checkContainer, readWrittenFiles } from './observe/check/check-container.js';
 import { checkFiles } from './observe/check/check-files.js';
@@ -18,7 +19,7 @@ import type { Logger } from './observe/log/create-logger.js';
 import { Field } from './observe/log/fields.js';
 import { LoggedProgress, type StatusSink } from './observe/log/progress.js';
 import type { DaemonMetrics } from './observe/metrics/daemon-metrics.js';
-import { collectStatus } from './observe/status/collect-status.js';
+import { collectStatus, type FilesCheck } from './observe/status/collect-status.js';
 import type { StatusReport } from './observe/status/status-report.js';
 import { DockerApi } from './platform/docker/docker-api.js';
 import { ReloadFallback } from './platform/docker/reload-fallback.js';
@@ -30,6 +31,8 @@ import { Daemon } from './run/daemon.js';
 import { DeployEngine } from './run/deploy-engine.js';
 import { runSync, type SyncReport, type SyncRequest } from './run/sync-run.js';
 import { CertbotSource } from './sources/certbot/certbot-source.js';
+import { CombinedSource } from './sources/combined-source.js';
+import { KubernetesSource } from './sources/kubernetes/kubernetes-source.js';
 import type { CertificateSource } from './sources/source.js';
 import { containerTcpEndpoint, expandTargets, labelTargetsWithoutContainers } from './targets/container-targets.js';
 
@@ -48,14 +51,15 @@ export interface App {
 // While the kernel refuses file watches: the first retry of the watches, doubling to the last.
 const WATCH_RETRY_MS: readonly [number, number] = [5000, 300_000];
 
-/** Where certificates come from. */
+/** Where certificates come from: Certbot's live directory, Kubernetes Secret volumes, or both. */
 function sourceFor(config: Config): CertificateSource {
-  return new CertbotSource({
-    letsencryptDir: config.letsencrypt.dir,
-    policy: { clockSkewMs: config.deploy.clockSkewMs, minRsaBits: config.deploy.minRsaBits },
-    pollMs: config.watch.pollMs,
-    watchRetryMs: WATCH_RETRY_MS,
-  });
+  const policy = { clockSkewMs: config.deploy.clockSkewMs, minRsaBits: config.deploy.minRsaBits };
+  const watching = { pollMs: config.watch.pollMs, watchRetryMs: WATCH_RETRY_MS };
+  const sources: CertificateSource[] = [
+    ...(config.letsencrypt ? [new CertbotSource({ letsencryptDir: config.letsencrypt.dir, policy, ...watching })] : []),
+    ...(config.kubernetes ? [new KubernetesSource({ secretDirs: config.kubernetes.secretDirs, policy, ...watching })] : []),
+  ];
+  return sources.length === 1 ? (sources[0] as CertificateSource) : new CombinedSource(sources);
 }
 
 /**
@@ -122,8 +126,17 @@ export function createApp(config: Config, log: Logger): App {
     },
     status: async (names, now) => {
       const targets = (await expandTargets(config.targets, docker)).map((target) => ({ target, client: clientFor(target) }));
+      const files = new HotcertFiles(config.bundles.dir, await resolveOwnership(config.bundles), new CrtListStore(config.crtList.file), new ChainCertificateCache());
+      const filesCheck: FilesCheck = async (name, target, certificate) => {
+        const options = config.lineages[name] ?? { sniFilters: [] };
+        const line = { path: storePath(target.bundlesDir, name), sniFilters: options.sniFilters, ...(options.sslOptions ? { sslOptions: options.sslOptions } : {}) };
+        const facts = await files.facts(name, line, certificate);
+        if (facts.bundle?.digest !== certificate.bundleDigest) return `HAProxy serves it, but ${files.bundlePath(name)} ${facts.bundle ? 'holds another bundle' : 'does not exist'}: a restart would not serve it`;
+        if (facts.crtListLine !== 'present') return `HAProxy serves it, but the crt-list file ${config.crtList.file} ${facts.crtListLine === 'absent' ? 'has no line for it' : 'has another line for it'}: a restart would not serve it so`;
+        return undefined;
+      };
       try {
-        return await collectStatus(config, sourceFor(config), targets, names, now);
+        return await collectStatus(config, sourceFor(config), targets, filesCheck, names, now);
       } finally {
         for (const { client } of targets) client.close();
       }

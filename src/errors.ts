@@ -153,6 +153,16 @@ export class LineageInvalidError extends HotcertError {
   readonly code = 'LINEAGE_INVALID';
 }
 
+/** A Kubernetes TLS Secret cannot be deployed as it is: a file missing or broken, a key that does not match. */
+export class SecretInvalidError extends HotcertError {
+  readonly code = 'SECRET_INVALID';
+}
+
+/** Two sources define the same certificate name, or a source has a name hotcert refuses. */
+export class SourceNameRefusedError extends HotcertError {
+  readonly code = 'SOURCE_NAME_REFUSED';
+}
+
 /** A file hotcert writes (bundle, crt-list, lock, state) could not be written, restored or removed. */
 export class FileWriteError extends HotcertError {
   readonly code = 'FILE_WRITE_FAILED';

@@ -112,7 +112,14 @@ const lineageOptions = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-    letsencrypt: z.strictObject({ dir: absolutePath.default('/etc/letsencrypt') }).prefault({}),
+    // Optional when another source is configured: a Kubernetes pod has no Certbot.
+    letsencrypt: z.strictObject({ dir: absolutePath.default('/etc/letsencrypt') }).optional(),
+    kubernetes: z
+      .strictObject({
+        // Directories of mounted kubernetes.io/tls Secrets: one volume per subdirectory, or one projected volume.
+        secretDirs: z.array(absolutePath).min(1, 'needs at least one directory'),
+      })
+      .optional(),
     bundles: z
       .strictObject({
         dir: absolutePath.default('/etc/haproxy/hotcert/certs'),
@@ -230,7 +237,9 @@ export interface LineageOptions {
 
 /** The validated, frozen configuration every component receives; there is no global copy of it. */
 export interface Config {
-  readonly letsencrypt: { readonly dir: string };
+  /** Certbot's config dir; undefined when only another source is configured. */
+  readonly letsencrypt: { readonly dir: string } | undefined;
+  readonly kubernetes: { readonly secretDirs: readonly string[] } | undefined;
   readonly bundles: {
     readonly dir: string;
     readonly mode: number;
@@ -263,6 +272,9 @@ export type LogFormat = ParsedConfig['log']['format'];
 export function completeConfig(parsed: ParsedConfig): Config {
   return deepFreeze({
     ...parsed,
+    // Certbot is the default source, unless the file names only another one.
+    letsencrypt: parsed.letsencrypt ?? (parsed.kubernetes ? undefined : { dir: '/etc/letsencrypt' }),
+    kubernetes: parsed.kubernetes,
     targets: parsed.targets.map((entry) => ({
       name: entry.name,
       runtime: entry.runtime,

@@ -85,6 +85,8 @@ export class Reconciler {
     const context = this.context(read.name, certificate, line, slot);
     let refused: Refusal | undefined;
     let unclearRounds = 0;
+    // What the first plan set out to do: when a later gather finds it done (a commit whose reply was lost), that is the outcome.
+    let intended: { outcome: 'added' | 'deployed'; reason?: string } | undefined;
     for (;;) {
       let plan;
       try {
@@ -94,6 +96,10 @@ export class Reconciler {
       }
       switch (plan.kind) {
         case 'unchanged':
+          if (intended) {
+            slot.deployed.set(read.name, summaryOf(certificate as GatedCertificate));
+            return { ...base, ...facts, kind: intended.outcome, durationMs: elapsed(), ...(intended.reason ? { reason: intended.reason } : {}) };
+          }
           return { ...base, ...facts, kind: 'unchanged', durationMs: elapsed() };
         case 'not-ready':
         case 'held':
@@ -107,10 +113,11 @@ export class Reconciler {
           if (options.dryRun) {
             return { ...base, ...facts, kind: plan.outcome, durationMs: elapsed(), dryRun: true, plannedSteps: describeSteps(plan.steps, context), ...(plan.reason ? { reason: plan.reason } : {}) };
           }
+          intended ??= { outcome: plan.outcome, ...(plan.reason ? { reason: plan.reason } : {}) };
           const result = await applySteps(plan.steps, context);
           if (result.kind === 'done') {
             slot.deployed.set(read.name, summaryOf(certificate as GatedCertificate));
-            return { ...base, ...facts, kind: plan.outcome, durationMs: elapsed(), ...(plan.reason ? { reason: plan.reason } : {}) };
+            return { ...base, ...facts, kind: intended.outcome, durationMs: elapsed(), ...(intended.reason ? { reason: intended.reason } : {}) };
           }
           if (result.kind === 'failed') return { ...base, ...facts, kind: 'failed', reason: result.error.message, error: result.error, durationMs: elapsed() };
           if (result.kind === 'refused') {

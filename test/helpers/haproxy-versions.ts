@@ -56,6 +56,16 @@ export function describeEachHaproxy(name: string, body: (version: HaproxyVersion
   for (const version of selectedHaproxyVersions()) describe(`[haproxy ${version}] ${name}`, () => body(version));
 }
 
+/**
+ * Like describeEachHaproxy, for the selected versions among `versions`: suites that prove one behaviour on the
+ * oldest and the newest series (2.6 and 3.4), where every series would only repeat it.
+ */
+export function describeOnHaproxy(versions: readonly HaproxyVersion[], name: string, body: (version: HaproxyVersion) => void): void {
+  for (const version of selectedHaproxyVersions().filter((candidate) => versions.includes(candidate))) {
+    describe(`[haproxy ${version}] ${name}`, () => body(version));
+  }
+}
+
 /** How to start `haproxy ARGS` of a version: the command, its arguments and environment (undefined: the test's). */
 export interface HaproxyCommand {
   readonly command: string;

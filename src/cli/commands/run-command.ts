@@ -84,7 +84,7 @@ export async function runCommand(config: Config, configFile: string | undefined,
   }
   status?.status(`running: ${running.targets.length} target${running.targets.length === 1 ? '' : 's'}, first full sync attempted`);
   log.info('hotcert running: first full sync attempted, watching the source', {
-    [Field.file]: running.letsencrypt.dir,
+    source: [running.letsencrypt ? `certbot:${running.letsencrypt.dir}` : '', running.kubernetes ? `kubernetes:${running.kubernetes.secretDirs.join(',')}` : ''].filter(Boolean).join(' '),
     targets: running.targets.map((target) => target.name).join(','),
     [Field.durationMs]: Date.now() - startedMs,
   });

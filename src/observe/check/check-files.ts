@@ -5,11 +5,13 @@ import { resolveOwnership } from '../../platform/files/resolve-ownership.js';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../../errors.js';
 import type { Finding } from './finding.js';
+import { secretLocations } from '../../sources/kubernetes/secret-volumes.js';
 
 /** What hotcert reads (Certbot's live dir) and writes (bundles, crt-list) on this host. */
 export async function checkFiles(config: Config): Promise<Finding[]> {
   return [
-    await checkLiveDir(config.letsencrypt.dir),
+    ...(config.letsencrypt ? [await checkLiveDir(config.letsencrypt.dir)] : []),
+    ...(await Promise.all((config.kubernetes?.secretDirs ?? []).map(checkSecretDir))),
     await checkWritableDir('bundles', config.bundles.dir),
     await checkOwnership(config),
     await checkWritableDir('crt-list', dirname(config.crtList.file), config.crtList.file),
@@ -26,6 +28,18 @@ async function checkOwnership(config: Config): Promise<Finding> {
     const issue = error instanceof ConfigError ? error.issues[0] : undefined;
     return { status: 'fail', subject: 'bundles', message: issue ? `${issue.path}: ${issue.message}` : (error as Error).message };
   }
+}
+
+async function checkSecretDir(dir: string): Promise<Finding> {
+  const secrets = secretLocations(dir);
+  try {
+    await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { status: code === 'ENOENT' ? 'warn' : 'fail', subject: 'kubernetes', message: `${dir}: ${code === 'ENOENT' ? 'does not exist (no Secret volume mounted there)' : `cannot be read: ${describeCode(code)}`}` };
+  }
+  const shape = secrets[0]?.shape === 'projected' ? 'a projected volume' : 'a volume per Secret';
+  return { status: 'ok', subject: 'kubernetes', message: `${dir}: readable, ${secrets.length} Secret${secrets.length === 1 ? '' : 's'}${secrets.length > 0 ? ` (${shape})` : ''}` };
 }
 
 async function checkLiveDir(letsencryptDir: string): Promise<Finding> {

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { sameIdentity } from '../../core/cert-identity.js';
+import type { GatedCertificate } from '../../core/certificate-gate.js';
 import type { SourceFacts } from '../../core/facts.js';
 import type { Config, TargetConfig } from '../../config/schema.js';
 import type { CertStoreDetails } from '../../haproxy/cert-replies.js';
@@ -15,13 +16,16 @@ export interface StatusTarget {
   readonly client: RuntimeClient;
 }
 
+/** Whether hotcert's files hold a certificate as served (its bundle and crt-list line); the problem when not. */
+export type FilesCheck = (name: string, target: TargetConfig, certificate: GatedCertificate) => Promise<string | undefined>;
+
 /**
  * Compares, for every certificate of the source (or the named ones) and every target, what the source holds with
  * what HAProxy serves, by content; adds what only the daemon knows (last deploy, a held rollback, an error) from
  * its state file, whether a daemon holds the lock now, and what HAProxy serves from hotcert's bundles that no
  * source holds any more. Works whether or not the daemon runs.
  */
-export async function collectStatus(config: Config, source: CertificateSource, targets: readonly StatusTarget[], names: readonly string[] | undefined, now: Date): Promise<StatusReport> {
+export async function collectStatus(config: Config, source: CertificateSource, targets: readonly StatusTarget[], filesCheck: FilesCheck, names: readonly string[] | undefined, now: Date): Promise<StatusReport> {
   const notes: string[] = [];
   let daemon: DaemonStateFile | undefined;
   try {
@@ -49,7 +53,11 @@ export async function collectStatus(config: Config, source: CertificateSource, t
     } catch (error) {
       unreachable = (error as Error).message;
     }
-    certificates.forEach(({ name, facts }, index) => rows.push(rowFor(name, target.name, facts, served?.[index], unreachable, daemon, now)));
+    for (const [index, { name, facts }] of certificates.entries()) {
+      const row = rowFor(name, target.name, facts, served?.[index], unreachable, daemon, now);
+      const filesProblem = row.state === 'in-sync' && facts.kind === 'ready' && !target.runtimeOnly ? await filesCheck(name, target, facts.certificate) : undefined;
+      rows.push(filesProblem ? { ...row, state: 'unsaved', reason: filesProblem } : row);
+    }
     for (const refused of listing.refused.filter((entry) => wanted(entry.name))) rows.push({ lineage: refused.name, target: target.name, state: 'error', reason: refused.reason });
     const known = new Set([...listing.names, ...listing.refused.map((entry) => entry.name)]);
     const orphans = (stores ?? []).filter((path) => path.startsWith(`${target.bundlesDir}/`) && path.endsWith('.pem')).map((path) => path.slice(target.bundlesDir.length + 1, -'.pem'.length)).filter((name) => !known.has(name) && wanted(name));

@@ -9,6 +9,8 @@ export type PairState =
   | 'not-ready'
   | 'held'
   | 'error'
+  /** HAProxy serves it, but hotcert's files do not hold it (a full disk, say): a restart would not serve it. */
+  | 'unsaved'
   /** HAProxy serves a certificate of hotcert's that no source holds any more (a deleted lineage): it will expire. */
   | 'deleted';
 
