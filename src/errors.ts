@@ -68,20 +68,56 @@ export class RuntimeTransportError extends HotcertError {
 export class RuntimeConnectionClosedError extends RuntimeTransportError {
   override readonly code = 'RUNTIME_CONNECTION_CLOSED';
 
-  /** @param replies what arrived before the close: the replies of a batch, the last one cut short. */
+  /** @param partial what arrived before the close (see PartialReplies). */
   constructor(
     message: string,
     subject: ErrorSubject = {},
     options?: ErrorOptions,
-    readonly replies: readonly string[] = [],
+    readonly partial: PartialReplies = NO_REPLIES,
   ) {
     super(message, subject, options);
   }
 }
 
+/** What a prompt session received of a batch before it broke: the replies, the last one cut short. */
+export interface PartialReplies {
+  readonly replies: readonly string[];
+  /** The cut-short reply was only `+ ` continuation prompts: HAProxy took payload lines and never answered. */
+  readonly continuationOnly: boolean;
+}
+
+export const NO_REPLIES: PartialReplies = { replies: [], continuationOnly: false };
+
 /** The runtime API did not answer within the deadline: the request may or may not have run. */
 export class RuntimeTimeoutError extends HotcertError {
   readonly code = 'RUNTIME_TIMEOUT';
+
+  constructor(
+    message: string,
+    subject: ErrorSubject = {},
+    options?: ErrorOptions,
+    readonly partial: PartialReplies = NO_REPLIES,
+  ) {
+    super(message, subject, options);
+  }
+}
+
+/**
+ * HAProxy could not take a command this large: it closed the connection, or acknowledged the payload's lines and
+ * never answered (2.6.12 then crashes on the next such command), or said so (3.4). The target is sent nothing this
+ * large again.
+ */
+export class CommandTooLargeError extends HotcertError {
+  readonly code = 'RUNTIME_COMMAND_TOO_LARGE';
+
+  constructor(
+    message: string,
+    readonly commandBytes: number,
+    subject: ErrorSubject = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, subject, options);
+  }
 }
 
 /** Whether a runtime request's outcome is unknown (sent, no full reply): the facts must be gathered again. */
@@ -130,7 +166,9 @@ export function describeErrorChain(error: unknown): string {
   for (let depth = 0; current !== undefined && current !== null && depth < 8; depth += 1) {
     if (current instanceof Error) {
       parts.push(current.message);
-      current = current.cause;
+      // A system error hotcert's own error already put in words ("no space left on the device (ENOSPC)").
+      const cause: unknown = current.cause;
+      current = current instanceof HotcertError && typeof (cause as NodeJS.ErrnoException | undefined)?.syscall === 'string' ? undefined : cause;
     } else {
       parts.push(String(current));
       current = undefined;

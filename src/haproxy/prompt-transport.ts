@@ -210,9 +210,11 @@ class PromptSession {
     this.pending = undefined;
     if (pending) {
       clearTimeout(pending.timer);
-      // What HAProxy said before it closed (3.4: "The payload is too big...") is worth more than "closed".
-      const partial = unframePromptReply(this.buffer);
-      pending.reject(error instanceof RuntimeConnectionClosedError && partial !== '' ? new RuntimeConnectionClosedError(error.message, error.subject, { cause: error.cause }, [...pending.replies, partial]) : error);
+      // What HAProxy said before it broke off (3.4: "The payload is too big...", 2.6: only `+ ` prompts) says why.
+      const partial = { replies: [...pending.replies, unframePromptReply(this.buffer)], continuationOnly: /^(\+ )+$/.test(this.buffer.trimEnd() + ' ') };
+      if (error instanceof RuntimeConnectionClosedError) pending.reject(new RuntimeConnectionClosedError(error.message, error.subject, { cause: error.cause }, partial));
+      else if (error instanceof RuntimeTimeoutError) pending.reject(new RuntimeTimeoutError(error.message, error.subject, { cause: error.cause }, partial));
+      else pending.reject(error);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { RuntimeCommandError, RuntimeConnectionClosedError } from '../errors.js';
+import { CommandTooLargeError, RuntimeCommandError, RuntimeConnectionClosedError, RuntimeTimeoutError } from '../errors.js';
 import {
   LOCKED_REPLY,
   isAbortReply,
@@ -172,7 +172,7 @@ export class RuntimeClient {
     });
     const result = parseSetCertReply(reply);
     if (result) return result;
-    if (reply === '') throw this.closedDuringSet(path, bundle);
+    if (reply === '') throw this.tooLarge(path, Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`), 'HAProxy closed the connection without a reply');
     throw this.refused('set ssl cert', reply, path);
   }
 
@@ -186,11 +186,17 @@ export class RuntimeClient {
     try {
       replies = await this.sendBatch([{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }]);
     } catch (error) {
-      if (!(error instanceof RuntimeConnectionClosedError)) throw error;
+      const bytes = Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`);
       // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
-      const said = error.replies[0];
+      const said = error instanceof RuntimeConnectionClosedError ? error.partial.replies[0] : undefined;
+      if (said && /payload is too big/i.test(said)) throw this.tooLarge(path, bytes, `HAProxy refused it: ${said.trim()}`, error as Error);
       if (said && !parseSetCertReply(said)) throw this.refused('set ssl cert', said, path);
-      throw this.closedDuringSet(path, bundle, error);
+      if (error instanceof RuntimeConnectionClosedError && error.partial.replies.every((reply) => reply === '')) {
+        throw this.tooLarge(path, bytes, 'HAProxy closed the connection without a reply', error);
+      }
+      // 2.6.12 acknowledged every payload line and then never answered; the next such command crashed it.
+      if (error instanceof RuntimeTimeoutError && error.partial.continuationOnly) throw this.tooLarge(path, bytes, 'HAProxy took the payload\'s lines and never answered', error);
+      throw error;
     }
     const [set = '', show = ''] = replies;
     const opened = parseSetCertReply(set);
@@ -241,12 +247,13 @@ export class RuntimeClient {
     }
   }
 
-  // HAProxy 2.6 to 3.3 close the connection without a word when a command and its payload exceed tune.bufsize.
-  private closedDuringSet(path: string, bundle: string, cause?: Error): RuntimeCommandError {
+  // HAProxy 2.6 to 3.3 take a whole command with its payload in one tune.bufsize buffer; 3.4 a payload up to
+  // tune.cli.max-payload-size.
+  private tooLarge(path: string, bytes: number, what: string, cause?: Error): CommandTooLargeError {
     const limit = this.knownDialect?.commandLimit ?? 'tune.bufsize';
-    return new RuntimeCommandError(
-      `target ${this.target}${this.versionText()}: HAProxy closed the connection without a reply to "set ssl cert ${path}" (${Buffer.byteLength(bundle)}-byte bundle): the command is probably larger than its ${limit}; set targets[].maxCommandBytes below it`,
-      '',
+    return new CommandTooLargeError(
+      `target ${this.target}${this.versionText()}: "set ssl cert ${path}" is ${bytes} bytes and ${what}: the command is larger than its ${limit}; set targets[].maxCommandBytes below it (hotcert sends this target nothing this large again until it restarts)`,
+      bytes,
       { target: this.target, runtime: this.transport.address, file: path },
       cause ? { cause } : undefined,
     );

@@ -1,7 +1,7 @@
 import { identityDifference, sameIdentity } from '../core/cert-identity.js';
 import type { GatedCertificate } from '../core/certificate-gate.js';
 import { RUNTIME_CHANGES, type Step } from '../core/steps.js';
-import { RuntimeCommandError, isUnclearOutcome, isUnreachable } from '../errors.js';
+import { CommandTooLargeError, RuntimeCommandError, isUnclearOutcome, isUnreachable } from '../errors.js';
 import type { CertStoreDetails } from '../haproxy/cert-replies.js';
 import { formatCrtListLine, type CrtListLine } from '../haproxy/crt-list-file.js';
 import type { HotcertFiles } from '../haproxy/hotcert-files.js';
@@ -83,6 +83,7 @@ function classify(step: Step, error: Error): StepResult {
     if (error.reply.startsWith('No ongoing transaction')) return { kind: 'unclear', error };
     if (step === 'swap' || step === 'new-store' || step === 'add-runtime-line' || step === 'replace-runtime-line') return { kind: 'refused', error };
   }
+  if (error instanceof CommandTooLargeError) return { kind: 'refused', error };
   return { kind: 'failed', error };
 }
 
@@ -159,7 +160,15 @@ async function swap(context: StepContext): Promise<StepResult> {
   const path = line.path;
   const subject = { target: slot.name, lineage: context.name, file: path };
   await slot.guard.waitUntilClear();
-  const { opened, pending } = await slot.client.setCertAndShowTransaction(path, certificate.bundle);
+  let set;
+  try {
+    set = await slot.client.setCertAndShowTransaction(path, certificate.bundle);
+  } catch (error) {
+    // Never the same size again: HAProxy 2.6.12 crashed on the second oversized command it was sent.
+    if (error instanceof CommandTooLargeError) slot.commandLimit = Math.min(slot.commandLimit ?? Infinity, error.commandBytes);
+    throw error;
+  }
+  const { opened, pending } = set;
   if (opened.path !== path) {
     // HAProxy 2.6 put this certificate into another client's open transaction: committing it would serve it for
     // that client's names.

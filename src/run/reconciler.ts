@@ -224,7 +224,7 @@ export class Reconciler {
       store: storeFacts(served),
       runtimeOnly,
       commandBytes: certificate ? setCommandBytes(context.line.path, certificate.bundle) : 0,
-      maxCommandBytes: slot.target.maxCommandBytes,
+      maxCommandBytes: Math.min(slot.target.maxCommandBytes, (slot.commandLimit ?? Infinity) - 1),
       refused,
       servedElsewhere: certificate !== undefined && this.parts.servedElsewhere(name, certificate.identity, slot),
       previousBundle: context.previousBundle === undefined ? 'unknown' : context.previousBundle.text === undefined ? 'none' : 'kept',

@@ -23,6 +23,8 @@ export class TargetSlot {
   processAtStart: number | undefined;
   /** What hotcert last deployed here, per name: the anti-rollback reference of a runtime-only target. */
   readonly deployed = new Map<string, CertificateSummary>();
+  /** The smallest `set ssl cert` this target could not take: nothing that large is sent again. */
+  commandLimit: number | undefined;
   /** What each name was last seen served with, by any read or verification: for decisions about shared files. */
   readonly lastSeen = new Map<string, CertIdentity | undefined>();
   private readonly queue = new PQueue({ concurrency: 1 });

@@ -156,8 +156,8 @@ describeEachHaproxy('a bundle HAProxy rejects', (version) => {
     expect(result.code).toBe(69);
     expect(result.stderr).toMatch(
       version === '3.4'
-        ? /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge \(HAProxy 3\.4\.[^)]*\): HAProxy refused \\"set ssl cert [^"]*site\.pem\\": The payload is too big\. Please change 'tune\.cli\.max-payload-size'/
-        : /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_FAILED error="target edge \(HAProxy [^)]*\): HAProxy closed the connection without a reply to \\"set ssl cert [^"]*site\.pem\\" \(\d+-byte bundle\): the command is probably larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
+        ? /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_TOO_LARGE error="target edge \(HAProxy 3\.4\.[^)]*\): \\"set ssl cert [^"]*site\.pem\\" is \d+ bytes and HAProxy refused it: The payload is too big\. Please change 'tune\.cli\.max-payload-size'.*: the command is larger than its tune\.cli\.max-payload-size; set targets\[\]\.maxCommandBytes below it/
+        : /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_TOO_LARGE error="target edge \(HAProxy [^)]*\): \\"set ssl cert [^"]*site\.pem\\" is \d+ bytes and HAProxy (closed the connection without a reply|took the payload's lines and never answered): the command is larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
     );
     expect(await readFile(join(haproxy.bundlesDir, 'site.pem'), 'utf8')).toBe(onDisk);
     expect((await probeServedCertificate(haproxy.port, 'site.test')).serial).toBe(served);
