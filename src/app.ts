@@ -48,13 +48,13 @@ export interface App {
   sync(request: SyncRequest, status?: StatusSink): Promise<SyncReport>;
 }
 
-// While the kernel refuses file watches: the first retry of the watches, doubling to the last.
-const WATCH_RETRY_MS: readonly [number, number] = [5000, 300_000];
+// While the kernel refuses file watches they are retried, first after one poll interval, doubling to a minute.
+const WATCH_RETRY_MAX_MS = 60_000;
 
 /** Where certificates come from: Certbot's live directory, Kubernetes Secret volumes, or both. */
 function sourceFor(config: Config): CertificateSource {
   const policy = { clockSkewMs: config.deploy.clockSkewMs, minRsaBits: config.deploy.minRsaBits };
-  const watching = { pollMs: config.watch.pollMs, watchRetryMs: WATCH_RETRY_MS };
+  const watching = { pollMs: config.watch.pollMs, watchRetryMs: [config.watch.pollMs, Math.max(config.watch.pollMs, WATCH_RETRY_MAX_MS)] as const };
   const sources: CertificateSource[] = [
     ...(config.letsencrypt ? [new CertbotSource({ letsencryptDir: config.letsencrypt.dir, policy, ...watching })] : []),
     ...(config.kubernetes ? [new KubernetesSource({ secretDirs: config.kubernetes.secretDirs, policy, ...watching })] : []),

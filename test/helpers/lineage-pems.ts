@@ -19,6 +19,8 @@ export interface TestLineageOptions {
   readonly startDate?: string;
   readonly endDate?: string;
   readonly keyType?: 'ec' | 'rsa';
+  /** With keyType rsa: the modulus size (2048 by default). */
+  readonly rsaBits?: number;
 }
 
 async function openssl(args: readonly string[], cwd?: string): Promise<void> {
@@ -50,7 +52,7 @@ export async function makeTestLineage(names: readonly string[], options: TestLin
     await writeFile(join(dir, 'index.txt'), '');
     // A random 64-bit serial (even number of hex digits, top bit clear), as a CA would give.
     await writeFile(join(dir, 'serial'), `${(randomBytes(8).readBigUInt64BE() >> 1n).toString(16).padStart(16, '1')}\n`);
-    const keyArgs = options.keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+    const keyArgs = options.keyType === 'rsa' ? ['-newkey', `rsa:${options.rsaBits ?? 2048}`] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
     await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650', '-subj', '/CN=hotcert test intermediate'], dir);
     await openssl(['req', ...keyArgs, '-nodes', '-keyout', 'key.pem', '-out', 'csr.pem', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')}`], dir);
     await openssl([

@@ -89,7 +89,7 @@ export function assessLineage(raw: RawLineage, now: Date, policy: GatePolicy, ch
   const verdict = gateCertificate({ leafPem: certBlocks[0].text, chainPems: fullchainRest, keyPem: keyBlocks[0]?.text as string }, now, policy, chainCache);
   if (!verdict.ok) {
     const file: LineageFile = verdict.part === 'leaf' ? 'cert' : verdict.part === 'chain' ? 'chain' : 'privkey';
-    const subject = verdict.part === 'leaf' ? `the certificate in ${where('cert')}` : verdict.part === 'chain' ? where('chain') : `${where('privkey')}`;
+    const subject = verdict.part === 'leaf' ? `the certificate in ${where('cert')}` : verdict.part === 'chain' ? `the chain in ${where('chain')}:` : `${where('privkey')}`;
     const against = verdict.part === 'key' && verdict.reason === 'does not match the certificate' ? ` in ${where('cert')}` : '';
     return broken(`${subject} ${verdict.reason}${against}`, file);
   }

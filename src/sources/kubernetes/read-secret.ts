@@ -35,7 +35,7 @@ export function readSecret(location: SecretLocation, now: Date, policy: GatePoli
   const verdict = gateCertificate({ leafPem: leaf as string, chainPems: chain, keyPem: keys[0]?.text as string }, now, policy, chainCache);
   if (!verdict.ok) {
     const file = verdict.part === 'key' ? 'tls.key' : 'tls.crt';
-    const subject = verdict.part === 'leaf' ? 'the certificate in tls.crt' : verdict.part === 'chain' ? 'the chain in tls.crt' : 'tls.key';
+    const subject = verdict.part === 'leaf' ? 'the certificate in tls.crt' : verdict.part === 'chain' ? 'the chain in tls.crt:' : 'tls.key';
     return invalid(`${subject} ${verdict.reason}${verdict.part === 'key' && verdict.reason === 'does not match the certificate' ? ' in tls.crt' : ''}`, file);
   }
   return { kind: 'ready', certificate: verdict.certificate };
