@@ -99,6 +99,8 @@ describeEachHaproxy('hotcert run: the daemon against real certbot, pebble and HA
     await stack.certbot.renew(['early']);
     await stack.haproxy.restart();
     await expectServedSoon(stack.haproxy, 'early', 'early.test');
+    // Said in the log, one line per target and lineage, as an operator greps for it.
+    await waitForOutput(daemon, new RegExp(`certificate deployed lineage=early target=edge outcome=deployed serial=${await stack.certbot.liveSerial('early')} `), 10_000, mark);
   });
 
   it('one target down does not delay another', async () => {
