@@ -108,7 +108,32 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
   }
-  return [{ path: path === '' ? '(root)' : path, message: issue.message }];
+  return [{ path: path === '' ? '(root)' : path, message: issueMessage(issue) }];
+}
+
+// zod's own words ("Too small: expected number to be >=0") are rewritten in an operator's; a message the schema
+// gives itself (a regex's, a refinement's) is kept as it is.
+const ZOD_DEFAULT = /^(Too small|Too big|Invalid input|Invalid option):/;
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (!ZOD_DEFAULT.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'too_small':
+      if (issue.origin === 'array') return `needs at least ${issue.minimum} entr${Number(issue.minimum) === 1 ? 'y' : 'ies'}`;
+      return issue.inclusive ? `must be at least ${issue.minimum}` : `must be more than ${issue.minimum}`;
+    case 'too_big':
+      if (issue.origin === 'array') return `takes at most ${issue.maximum} entries`;
+      return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((value) => String(value)).join(', ')}`;
+    case 'invalid_type': {
+      if (/received undefined$/.test(issue.message)) return 'is required';
+      const words: Record<string, string> = { number: 'a number', int: 'a whole number', string: 'text', boolean: 'true or false', array: 'a list', object: 'a mapping of keys to values' };
+      return `must be ${words[issue.expected] ?? issue.expected}`;
+    }
+    default:
+      return issue.message.replace(ZOD_DEFAULT, '').trim();
+  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -4,6 +4,7 @@ import type { Config, TargetConfig } from '../config/schema.js';
 import { ContainerNotRunningError } from '../errors.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
+import { ExpiryWarnings } from '../observe/log/expiry-warnings.js';
 import { logOutcome } from '../observe/log/log-outcome.js';
 import { LoggedProgress, type StatusSink } from '../observe/log/progress.js';
 import type { DaemonMetrics } from '../observe/metrics/daemon-metrics.js';
@@ -54,6 +55,7 @@ export class Daemon {
   private readonly refusedReported = new Map<string, string>();
   private readonly intervals: NodeJS.Timeout[] = [];
   private readonly progress: LoggedProgress;
+  private readonly expiry: ExpiryWarnings;
   private resyncJobsLeft = 0;
   private metricsServer: MetricsServer | undefined;
   private stopping: Promise<boolean> | undefined;
@@ -69,6 +71,7 @@ export class Daemon {
       log.warn('cannot write the state file; hotcert status will not show the last deploys', { [Field.file]: config.state.file, [Field.error]: error }),
     );
     this.progress = new LoggedProgress(log, 'full resync', parts.status);
+    this.expiry = new ExpiryWarnings(log, config.status);
     parts.metrics.setQueueDepths(() => this.queueDepths());
     for (const target of parts.engine.targets) this.track(target);
     const docker = parts.docker;
@@ -324,6 +327,7 @@ export class Daemon {
     }
     if (outcome) {
       logOutcome(this.log, outcome);
+      this.expiry.observe(outcome);
       this.state.record(outcome);
       this.parts.metrics.record(outcome);
     }

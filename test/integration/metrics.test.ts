@@ -57,6 +57,27 @@ describe('hotcert run with metrics.listen: Prometheus metrics and /healthz', () 
     const lastSuccess = Number(/hotcert_last_successful_sync_timestamp_seconds (\d+)/.exec(body)?.[1]);
     expect(Math.abs(lastSuccess * 1000 - Date.now())).toBeLessThan(120_000);
     expect(body).not.toMatch(/BEGIN|PRIVATE/);
+    // The checks that changed nothing are counted apart from deploys; the process and build are there too.
+    expect(body).toMatch(/^hotcert_build_info\{version="\d+\.\d+\.\d+"\} 1$/m);
+    expect(body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(body).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(body).toContain('hotcert_in_sync{lineage="site",target="edge"} 1');
+    expect(body).toContain('hotcert_source_watching{source="certbot"} 1');
+    expect(body).not.toMatch(/hotcert_deploys_total\{[^}]*outcome="unchanged"/);
+  });
+
+  it('SIGHUP is a reload: counters survive it, the log says the configuration was reloaded, the resync is labelled so', async () => {
+    const before = (await fetchText(`${base}/metrics`)).body;
+    expect(before).toContain('hotcert_deploys_total{target="edge",outcome="added"} 1');
+    const mark = daemon.output().length;
+    process.kill(daemon.pid, 'SIGHUP');
+    await waitFor(() => /full resync reason="configuration reloaded"/.test(daemon.output().slice(mark)), { timeoutMs: 20_000, what: 'the resync after the reload' });
+    expect(daemon.output().slice(mark)).toMatch(/configuration reloaded; resyncing every target/);
+    expect(daemon.output().slice(mark)).not.toMatch(/reason=start/);
+    await waitFor(async () => (await fetchText(`${base}/metrics`)).status === 200, { timeoutMs: 10_000, what: 'metrics after the reload' });
+    const after = (await fetchText(`${base}/metrics`)).body;
+    expect(after).toContain('hotcert_deploys_total{target="edge",outcome="added"} 1');
+    expect(after).toMatch(/hotcert_checks_total\{target="edge",outcome="unchanged"\} [1-9]/);
   });
 
   it('/healthz says 503 with the target while HAProxy is down, and 200 when it is back', async () => {

@@ -12,21 +12,22 @@ export async function checkFiles(config: Config): Promise<Finding[]> {
   return [
     ...(config.letsencrypt ? [await checkLiveDir(config.letsencrypt.dir)] : []),
     ...(await Promise.all((config.kubernetes?.secretDirs ?? []).map(checkSecretDir))),
-    await checkWritableDir('bundles', config.bundles.dir),
-    await checkOwnership(config),
+    await checkBundles(config),
     await checkWritableDir('crt-list', dirname(config.crtList.file), config.crtList.file),
   ];
 }
 
-async function checkOwnership(config: Config): Promise<Finding> {
+// One finding: the directory, and the mode and owner bundles get there (said only when they can be written at all).
+async function checkBundles(config: Config): Promise<Finding> {
+  const dir = await checkWritableDir('bundles', config.bundles.dir);
   const mode = `mode ${config.bundles.mode.toString(8).padStart(4, '0')}`;
   try {
     const ownership = await resolveOwnership(config.bundles);
     const ids = [ownership.uid === undefined ? '' : `owner uid ${ownership.uid}`, ownership.gid === undefined ? '' : `group gid ${ownership.gid}`].filter(Boolean);
-    return { status: 'ok', subject: 'bundles', message: `written with ${[mode, ...ids].join(', ')}` };
+    return dir.status === 'fail' ? dir : { ...dir, message: `${dir.message}; bundles written with ${[mode, ...ids].join(', ')}` };
   } catch (error) {
     const issue = error instanceof ConfigError ? error.issues[0] : undefined;
-    return { status: 'fail', subject: 'bundles', message: issue ? `${issue.path}: ${issue.message}` : (error as Error).message };
+    return { status: 'fail', subject: 'bundles', message: `${dir.status === 'fail' ? `${dir.message}; ` : ''}${issue ? `${issue.path}: ${issue.message}` : (error as Error).message}` };
   }
 }
 

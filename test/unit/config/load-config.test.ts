@@ -100,7 +100,7 @@ describe('configuration', () => {
       'targets[0].name: must be made of letters, digits, ".", "_" and "-"',
       'targets[0].runtime: "http://x": expected unix:/path/to/socket, tcp:HOST:PORT, container-tcp:PORT or exec:/path/in/the/container',
       'targets[1].runtime: "tcp:127.0.0.1:99999": expected tcp:HOST:PORT with a port from 1 to 65535',
-      'log.level: Invalid option: expected one of "error"|"warn"|"info"|"debug"',
+      'log.level: must be one of error, warn, info, debug',
       'targets[2].name: "ok" is already used by targets[1]',
     ]);
   });
@@ -129,7 +129,7 @@ describe('configuration', () => {
     expect(config.targets).toHaveLength(1);
     expect(config.targets[0]?.runtime).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 7000 });
     expect(issuesOf('', { HOTCERT_LOG_FORMAT: 'xml' })).toEqual([
-      'log.format (from HOTCERT_LOG_FORMAT): Invalid option: expected one of "auto"|"journald"|"json"|"text"',
+      'log.format (from HOTCERT_LOG_FORMAT): must be one of auto, journald, json, text',
     ]);
     expect(
       issuesOf('targets: [{ name: a, runtime: "unix:/a" }, { name: b, runtime: "unix:/b" }]', {
