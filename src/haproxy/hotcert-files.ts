@@ -3,7 +3,7 @@ import { bundleDigest } from '../core/bundle.js';
 import type { ChainCertificateCache, GatedCertificate } from '../core/certificate-gate.js';
 import { summarizeBundle, summaryOf } from '../core/certificate-summary.js';
 import type { FileFacts } from '../core/facts.js';
-import { removeFileDurably, writeFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';
+import { DirectorySync, removeFileDurably, writeFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';
 import { describeFailedRead, readRegularFile } from '../platform/files/read-regular-file.js';
 import { FileWriteError } from '../errors.js';
 import type { CrtListLine } from './crt-list-file.js';
@@ -14,6 +14,8 @@ import type { CrtListStore } from './crt-list-store.js';
  * with the configured mode and owner) and the crt-list file. What a restart of HAProxy loads.
  */
 export class HotcertFiles {
+  private readonly directorySync = new DirectorySync();
+
   constructor(
     readonly bundlesDir: string,
     private readonly ownership: FileOwnership,
@@ -47,17 +49,17 @@ export class HotcertFiles {
   /** Replaces the bundle file; returns what it held before (undefined: there was none). */
   async writeBundle(name: string, bundle: string): Promise<string | undefined> {
     const previous = this.readBundle(name);
-    await writeFileAtomic(this.bundlePath(name), bundle, this.ownership);
+    await writeFileAtomic(this.bundlePath(name), bundle, { ...this.ownership, directorySync: this.directorySync });
     return previous;
   }
 
   /** Puts back what a write replaced: the previous bundle, or no file at all. */
   async restoreBundle(name: string, previous: string | undefined): Promise<void> {
-    if (previous === undefined) await removeFileDurably(this.bundlePath(name));
-    else await writeFileAtomic(this.bundlePath(name), previous, this.ownership);
+    if (previous === undefined) await removeFileDurably(this.bundlePath(name), this.directorySync);
+    else await writeFileAtomic(this.bundlePath(name), previous, { ...this.ownership, directorySync: this.directorySync });
   }
 
   removeBundle(name: string): Promise<void> {
-    return removeFileDurably(this.bundlePath(name));
+    return removeFileDurably(this.bundlePath(name), this.directorySync);
   }
 }

@@ -82,6 +82,9 @@ describe('hotcert.service under a real systemd, installed as the README tells an
     expect(installed).toBe(await readFile(join(REPO_ROOT, 'systemd', 'hotcert.service'), 'utf8'));
     await waitFor(async () => (await show('ActiveState')) === 'active', { timeoutMs: 15_000, what: 'hotcert to be active' });
     await journalShows(/hotcert running: first full sync attempted/, '-10min');
+    // Its state in systemctl status, sent as STATUS= through systemd-notify (NotifyAccess=all).
+    await waitFor(async () => (await show('StatusText')) === 'running: 1 target, first full sync attempted', { timeoutMs: 15_000, what: 'the status text' });
+    expect((await sh('systemctl status hotcert --no-pager')).output).toMatch(/Status: "running: 1 target, first full sync attempted"/);
   });
 
   it('serves what existed at its start, a new lineage, and a renewal (the hardening lets it read keys, write its files, reach the socket)', async () => {
@@ -97,7 +100,8 @@ describe('hotcert.service under a real systemd, installed as the README tells an
     const since = await now();
     const pid = await show('MainPID');
     expect((await sh('systemctl reload hotcert')).code).toBe(0);
-    await journalShows(/configuration reloaded; restarting and resyncing/, since);
+    await journalShows(/configuration reloaded; resyncing every target/, since);
+    await journalShows(/full resync reason="configuration reloaded"/, since);
     expect(await show('MainPID')).toBe(pid);
   });
 

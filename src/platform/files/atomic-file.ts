@@ -30,13 +30,18 @@ export interface FileOwnership {
   readonly gid?: number;
 }
 
+export interface WriteOptions extends FileOwnership {
+  /** Share the directory fsync with other writes into the same directory at the same time. */
+  readonly directorySync?: DirectorySync;
+}
+
 /**
  * Replaces `path` with `content` so that a reader (HAProxy at a reload) sees the old file or the new one, never a part:
  * a temp file in the same directory is written with its final mode and owner, fsynced, renamed over the target, and
  * the directory is fsynced so that the rename survives a crash.
  * @throws FileWriteError naming the file; the temp file is removed.
  */
-export async function writeFileAtomic(path: string, content: string, ownership: FileOwnership): Promise<void> {
+export async function writeFileAtomic(path: string, content: string, ownership: WriteOptions): Promise<void> {
   const temp = join(dirname(path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
   try {
     const handle = await open(temp, 'wx', ownership.mode);
@@ -52,7 +57,7 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
       await handle.close();
     }
     await rename(temp, path);
-    await syncDirectory(dirname(path));
+    await syncDirectory(dirname(path), ownership.directorySync);
   } catch (error) {
     // The write failed; the error below reports it. A temp file that cannot be removed either is named in it.
     const leftOver = await unlink(temp).then(
@@ -68,17 +73,55 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
 }
 
 /** Removes `path` durably (the directory entry is fsynced). */
-export async function removeFileDurably(path: string): Promise<void> {
+export async function removeFileDurably(path: string, directorySync?: DirectorySync): Promise<void> {
   try {
     await unlink(path);
-    await syncDirectory(dirname(path));
+    await syncDirectory(dirname(path), directorySync);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new FileWriteError(`cannot remove ${path}: ${describeFileError(error)}`, { file: path }, { cause: error });
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/**
+ * fsyncs of directories, shared: renames into one directory that wait at the same time are made durable by one
+ * fsync that starts after all of them (a bulk sync renames thousands of bundles; one fsync each dominated). A
+ * caller resolves only after an fsync that began after its own rename. One per owner of files (hotcert's bundle
+ * files), never a module-wide one.
+ */
+export class DirectorySync {
+  private readonly states = new Map<string, { running: Promise<void> | undefined; next: Promise<void> | undefined }>();
+
+  sync(dir: string): Promise<void> {
+    let state = this.states.get(dir);
+    if (!state) {
+      state = { running: undefined, next: undefined };
+      this.states.set(dir, state);
+    }
+    const current = state;
+    if (!current.running) {
+      current.running = fsyncDirectory(dir).finally(() => {
+        current.running = undefined;
+        if (!current.next) this.states.delete(dir);
+      });
+      return current.running;
+    }
+    // One is running: it may have begun before this rename, so the next one (shared by all who wait) counts.
+    current.next ??= current.running
+      .catch(() => undefined)
+      .then(() => {
+        current.next = undefined;
+        return this.sync(dir);
+      });
+    return current.next;
+  }
+}
+
+function syncDirectory(dir: string, shared: DirectorySync | undefined): Promise<void> {
+  return shared ? shared.sync(dir) : fsyncDirectory(dir);
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
