@@ -42,6 +42,26 @@ function pem(label: string, der: ArrayBuffer): string {
  * be newer, as renewals are.
  */
 export async function writeSyntheticLineage(configDir: string, issuer: SyntheticIssuer, name: string, version: number): Promise<void> {
+  const { cert, chain, privkey } = await makeSyntheticPems(issuer, name, version);
+  const archive = join(configDir, 'archive', name);
+  const live = join(configDir, 'live', name);
+  await mkdir(archive, { recursive: true });
+  await mkdir(live, { recursive: true });
+  const files = { cert, privkey, chain, fullchain: cert + chain };
+  for (const kind of ['cert', 'privkey', 'chain', 'fullchain'] as const) {
+    await writeFile(join(archive, `${kind}${version}.pem`), files[kind], { mode: kind === 'privkey' ? 0o600 : 0o644 });
+  }
+  // Certbot flips each link by unlink + symlink, in this order.
+  for (const kind of ['cert', 'privkey', 'chain', 'fullchain'] as const) {
+    await unlink(join(live, `${kind}.pem`)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await symlink(`../../archive/${name}/${kind}${version}.pem`, join(live, `${kind}.pem`));
+  }
+}
+
+/** A leaf for `<name>.bench` and `www.<name>.bench` with its key, signed by the issuer, as PEM texts. */
+export async function makeSyntheticPems(issuer: SyntheticIssuer, name: string, version = 1): Promise<{ cert: string; chain: string; privkey: string; serial: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as KeyPair;
   const serial = Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)));
   serial[0] = (serial[0] as number) & 0x7f;
@@ -59,21 +79,7 @@ export async function writeSyntheticLineage(configDir: string, issuer: Synthetic
   const cert = leaf.toString('pem') + '\n';
   const chain = issuer.certificate.toString('pem') + '\n';
   const privkey = pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const archive = join(configDir, 'archive', name);
-  const live = join(configDir, 'live', name);
-  await mkdir(archive, { recursive: true });
-  await mkdir(live, { recursive: true });
-  const files = { cert, privkey, chain, fullchain: cert + chain };
-  for (const kind of ['cert', 'privkey', 'chain', 'fullchain'] as const) {
-    await writeFile(join(archive, `${kind}${version}.pem`), files[kind], { mode: kind === 'privkey' ? 0o600 : 0o644 });
-  }
-  // Certbot flips each link by unlink + symlink, in this order.
-  for (const kind of ['cert', 'privkey', 'chain', 'fullchain'] as const) {
-    await unlink(join(live, `${kind}.pem`)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-    });
-    await symlink(`../../archive/${name}/${kind}${version}.pem`, join(live, `${kind}.pem`));
-  }
+  return { cert, chain, privkey, serial: serial.toString('hex').toUpperCase() };
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once. */
