@@ -4,6 +4,7 @@ import type { Config, TargetConfig } from '../config/schema.js';
 import { ContainerNotRunningError } from '../errors.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
+import { logOutcome } from '../observe/log/log-outcome.js';
 import { LoggedProgress, type StatusSink } from '../observe/log/progress.js';
 import type { DaemonMetrics } from '../observe/metrics/daemon-metrics.js';
 import { MetricsServer } from '../observe/metrics/metrics-server.js';
@@ -322,6 +323,7 @@ export class Daemon {
       }
     }
     if (outcome) {
+      logOutcome(this.log, outcome);
       this.state.record(outcome);
       this.parts.metrics.record(outcome);
     }
