@@ -104,7 +104,7 @@ describe('the compose example, brought up', () => {
   beforeAll(async () => {
     temp = await makeTempDir('compose');
     // Stand-ins under the official names, only where the names are not there already.
-    const haproxy = await haproxyImage('socat');
+    const haproxy = await haproxyImage('2.6', 'socat');
     const certbot = await systemdImage();
     for (const [name, image] of [['haproxy:2.6', haproxy], ['certbot/certbot', certbot]] as const) {
       if (!(await docker('image', 'inspect', name).then(() => true, () => false))) await docker('tag', image, name);
