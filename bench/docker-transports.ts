@@ -19,6 +19,8 @@ import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { percentile } from './lib/stats.js';
 
+// On the HAProxy 2.6 images, the series with both exec flavors (the 3.4 image, like the official one, has no socat).
+const HAPROXY_VERSION = '2.6';
 const TRANSPORTS = [
   { role: 'shared', client: 'socat', runtime: (container: HaproxyContainer) => `unix:${container.socketPath}`, what: 'unix socket on a shared directory' },
   { role: 'tcp', client: 'socat', runtime: () => 'container-tcp:9999', what: 'container TCP (address via Docker API)' },
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     const shared = await makeSharedHotcertDir(temp.path);
     const byRole = new Map<string, HaproxyContainer>();
     for (const transport of TRANSPORTS) {
-      const container = await startHaproxyContainer({ name: `${prefix}-${transport.role}`, client: transport.client, hotcertDir: shared.dir });
+      const container = await startHaproxyContainer({ name: `${prefix}-${transport.role}`, version: HAPROXY_VERSION, client: transport.client, hotcertDir: shared.dir });
       containers.push(container);
       byRole.set(transport.role, container);
     }
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
       const dir = await makeTempDir(`bench-docker-${transport.role}`);
       dirs.push(dir);
       const own = await makeSharedHotcertDir(dir.path);
-      const container = await startHaproxyContainer({ name: `${prefix}-bulk-${transport.role}`, client: transport.client, hotcertDir: own.dir });
+      const container = await startHaproxyContainer({ name: `${prefix}-bulk-${transport.role}`, version: HAPROXY_VERSION, client: transport.client, hotcertDir: own.dir });
       containers.push(container);
       const subset = join(dir.path, 'letsencrypt');
       await forEachLimited(names.slice(0, n), 16, (name) => writeSyntheticLineage(subset, issuer, name, 1));

@@ -103,7 +103,8 @@ export class DeployEngine {
       slots.map(async (slot) => {
         const change = await this.checkTarget(slot.name);
         slot.processAtStart = slot.health.pid;
-        slot.down = slot.health.state === 'down' ? new Error(slot.health.problem) : undefined;
+        // The error itself, not its text: whether the reload fallback applies depends on its kind (unreachable).
+        slot.down = slot.health.state === 'down' ? (change.error ?? new Error(slot.health.problem)) : undefined;
         if (change.report) this.parts.log.error('target cannot be deployed to', { [Field.target]: slot.name, [Field.error]: change.error });
         if (slot.target.runtimeOnly) {
           this.parts.log.warn('target is runtime-only: HAProxy there cannot read hotcert\'s files, so every swap is lost at its next reload', { [Field.target]: slot.name });

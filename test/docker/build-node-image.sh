@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a stand-in for the Node base image the Dockerfile names, from this host's node and npm and the libraries
 # ldd lists (no registry is needed), so the real Dockerfile builds unchanged. It has what the Dockerfile's steps
-# run: sh, a few coreutils, node, npm. When the host trusts an extra CA through NODE_EXTRA_CA_CERTS (a
+# run: sh, a few coreutils, flock, node, npm. When the host trusts an extra CA through NODE_EXTRA_CA_CERTS (a
 # TLS-intercepting proxy), the image carries it too, or npm ci inside the build fails.
 # Usage: build-node-image.sh TAG
 set -euo pipefail
@@ -19,7 +19,9 @@ for d in bin sbin lib lib64; do ln -s "usr/$d" "$R/$d"; done
 copy_with_libs "$(command -v node)"
 rm "$R$(command -v node)"
 copy_node "$R"
-for tool in dash ln mkdir rm cat ls env chmod cp mv; do copy_with_libs "$(command -v "$tool")"; done
+# flock: util-linux is Essential in Debian, so the official bookworm-slim images have it (hotcert's process lock
+# runs it).
+for tool in dash ln mkdir rm cat ls env chmod cp mv flock; do copy_with_libs "$(command -v "$tool")"; done
 ln -s dash "$R/usr/bin/sh"
 cp -L /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
 extra_ca=

@@ -1,12 +1,19 @@
 # Shared by the image build scripts here: filling a root filesystem tree "$R" from this host's own binaries.
 
-# Copies a binary and every library ldd lists for it into "$R". mawk (Debian's awk) has no \s: ldd's "=> /path"
-# lines and its bare "/lib64/ld-linux..." line are matched separately (dropping the loader makes every exec fail
-# with "no such file or directory"). With /lib a link to usr/lib in the tree, each library lands where the loader
-# looks for it.
+# Copies a binary and every library ldd lists for it into "$R", at their own paths. mawk (Debian's awk) has no \s:
+# ldd's "=> /path" lines and its bare "/lib64/ld-linux..." line are matched separately (dropping the loader makes
+# every exec fail with "no such file or directory"). With /lib a link to usr/lib in the tree, each library lands
+# where the loader looks for it.
 copy_with_libs() {
-  local binary=$1 path
-  for path in "$binary" $(ldd "$binary" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+  mkdir -p "$R$(dirname "$1")"
+  cp -L "$1" "$R$1"
+  copy_libs_of "$1"
+}
+
+# Only the libraries ldd lists for a binary (the binary itself goes where the caller puts it).
+copy_libs_of() {
+  local path
+  for path in $(ldd "$1" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
     mkdir -p "$R$(dirname "$path")"
     cp -L "$path" "$R$path"
   done

@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { haproxyConfigText } from './haproxy.js';
+import { HAPROXY_SOURCES, type HaproxyVersion } from './haproxy-versions.js';
 import { packageRoot } from './hotcert-cli.js';
 import { runtimeCommand } from './runtime-socket.js';
 import { makeTempDir, type TempDir } from './temp-dir.js';
@@ -37,14 +38,69 @@ export async function containerLogs(name: string): Promise<string> {
   }
 }
 
-/** The HAProxy test image (the official layout, built from this host's haproxy): with socat, or with perl only. */
-export async function haproxyImage(client: 'socat' | 'perl'): Promise<string> {
-  const tag = `hotcert-test/haproxy:2.6-${client}`;
+/** The exec clients an HAProxy image can carry for `exec:` targets. */
+export type ExecClient = 'socat' | 'perl';
+
+/** The HAProxy series the container suites run: Debian 12's, and the newest LTS (the official image's `lts` tag). */
+export const DOCKER_HAPROXY_VERSIONS = ['2.6', '3.4'] as const satisfies readonly HaproxyVersion[];
+export type DockerHaproxyVersion = (typeof DOCKER_HAPROXY_VERSIONS)[number];
+/** What a container test runs when it asks for no version: the official image as people pull it now. */
+export const DEFAULT_DOCKER_HAPROXY: DockerHaproxyVersion = '3.4';
+
+/**
+ * The image variants of each series, the first the default: 2.6 with socat (images built since late 2025) or with
+ * perl only; 3.4 in the official layout, whose Debian base has perl-base and no socat.
+ */
+export const HAPROXY_IMAGE_CLIENTS: Readonly<Record<DockerHaproxyVersion, readonly ExecClient[]>> = {
+  '2.6': ['socat', 'perl'],
+  '3.4': ['perl'],
+};
+
+const imageBuilds = new Map<string, Promise<string>>();
+
+/**
+ * The HAProxy test image of a series (the official layout, built from that series' binary on this host, see
+ * test/docker/build-haproxy-image.sh), tagged `hotcert-test/haproxy:<version>-<client>`.
+ */
+export function haproxyImage(version: DockerHaproxyVersion, client: ExecClient = HAPROXY_IMAGE_CLIENTS[version][0] as ExecClient): Promise<string> {
+  if (!HAPROXY_IMAGE_CLIENTS[version].includes(client)) {
+    return Promise.reject(new Error(`no HAProxy ${version} image with ${client}: its variants are ${HAPROXY_IMAGE_CLIENTS[version].join(', ')}`));
+  }
+  const tag = `hotcert-test/haproxy:${version}-${client}`;
+  let build = imageBuilds.get(tag);
+  if (!build) {
+    build = (async () => {
+      const present = await docker('image', 'inspect', tag).then(
+        () => true,
+        () => false,
+      );
+      if (!present) {
+        const source = HAPROXY_SOURCES[version];
+        if (source.kind !== 'host') throw new Error(`HAProxy ${version} has no binary on this host to build an image from`);
+        await run('bash', [BUILD_HAPROXY_IMAGE, tag, source.binary(), client], { maxBuffer: 16 * 1024 * 1024 });
+      }
+      return tag;
+    })();
+    build.catch(() => imageBuilds.delete(tag));
+    imageBuilds.set(tag, build);
+  }
+  return build;
+}
+
+/** The version of certbot in the certbot/certbot stand-in (the sid root's). */
+export const CERTBOT_IMAGE_VERSION = '5.5';
+
+/**
+ * A stand-in for the official certbot/certbot image (ENTRYPOINT certbot), imported from the cached sid root:
+ * certbot 5.5, openssl, and pebble 2.10 (see test/docker/build-certbot-image.sh).
+ */
+export async function certbotImage(): Promise<string> {
+  const tag = `hotcert-test/certbot:${CERTBOT_IMAGE_VERSION}`;
   const present = await docker('image', 'inspect', tag).then(
     () => true,
     () => false,
   );
-  if (!present) await run('bash', [BUILD_HAPROXY_IMAGE, tag, client], { maxBuffer: 16 * 1024 * 1024 });
+  if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-certbot-image.sh'), tag], { maxBuffer: 16 * 1024 * 1024, timeout: 900_000 });
   return tag;
 }
 
@@ -53,7 +109,10 @@ export const HAPROXY_UID = 99;
 
 export interface HaproxyContainerOptions {
   readonly name: string;
-  readonly client?: 'socat' | 'perl';
+  /** The HAProxy series of the image; DEFAULT_DOCKER_HAPROXY when unset. */
+  readonly version?: DockerHaproxyVersion;
+  /** The image variant; the series' first (HAPROXY_IMAGE_CLIENTS) when unset. */
+  readonly client?: ExecClient;
   readonly labels?: readonly string[];
   /** hotcert's directory on the host (bundles and crt-list), mounted read-only at HOTCERT_DIR_IN_CONTAINER. */
   readonly hotcertDir?: string;
@@ -107,7 +166,7 @@ export async function startHaproxyContainer(options: HaproxyContainerOptions): P
       `:${TLS_PORT} ssl crt-list ${crtListInContainer} strict-sni`,
     ),
   );
-  const image = await haproxyImage(options.client ?? 'socat');
+  const image = await haproxyImage(options.version ?? DEFAULT_DOCKER_HAPROXY, options.client);
   await docker(
     'run', '-d', '--name', options.name, '--label', TEST_LABEL,
     ...(options.labels ?? []).flatMap((label) => ['--label', label]),

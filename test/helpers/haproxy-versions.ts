@@ -50,20 +50,15 @@ export function selectedHaproxyVersions(env: NodeJS.ProcessEnv = process.env): H
 
 /**
  * One jest `describe` per selected version, titled `[haproxy 3.2] name`, so a failure names its version and
- * `-t '\[haproxy 3.2\]'` runs one.
+ * `-t '\[haproxy 3.2\]'` runs one. `among` narrows it to the versions a suite can run (the container suites have
+ * images of some series only); when none of those is selected, the suite is reported as skipped.
  */
-export function describeEachHaproxy(name: string, body: (version: HaproxyVersion) => void): void {
-  for (const version of selectedHaproxyVersions()) describe(`[haproxy ${version}] ${name}`, () => body(version));
-}
-
-/**
- * Like describeEachHaproxy, for the selected versions among `versions`: suites that prove one behaviour on the
- * oldest and the newest series (2.6 and 3.4), where every series would only repeat it.
- */
-export function describeOnHaproxy(versions: readonly HaproxyVersion[], name: string, body: (version: HaproxyVersion) => void): void {
-  for (const version of selectedHaproxyVersions().filter((candidate) => versions.includes(candidate))) {
-    describe(`[haproxy ${version}] ${name}`, () => body(version));
+export function describeEachHaproxy<V extends HaproxyVersion = HaproxyVersion>(name: string, body: (version: V) => void, among?: readonly V[]): void {
+  const versions = selectedHaproxyVersions().filter((version): version is V => !among || (among as readonly HaproxyVersion[]).includes(version));
+  if (versions.length === 0) {
+    describe.skip(`[haproxy ${among?.join(', ')}] ${name}`, () => it(`runs only on HAProxy ${among?.join(' and ')} (HOTCERT_TEST_HAPROXY selects neither)`, () => undefined));
   }
+  for (const version of versions) describe(`[haproxy ${version}] ${name}`, () => body(version));
 }
 
 /** How to start `haproxy ARGS` of a version: the command, its arguments and environment (undefined: the test's). */

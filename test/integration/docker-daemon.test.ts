@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
-import { docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { DEFAULT_DOCKER_HAPROXY, docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 import { startHotcertRun } from '../helpers/hotcert-cli.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { startProcess, type TrackedProcess } from '../helpers/processes.js';
@@ -48,8 +49,9 @@ async function writeLabelTargetConfig(
  * runtime-only (they do not mount hotcert's files and start with an empty crt-list), so whatever they serve came
  * from hotcert through the runtime API, and a container that restarts or reloads serves nothing until hotcert
  * resyncs it. The periodic target check is slowed to ten minutes: only Docker events can explain a quick resync.
+ * On the HAProxy image as people pull it now (3.4, the official layout).
  */
-describe('hotcert run with containers found by label, driven by Docker events', () => {
+describeEachHaproxy('hotcert run with containers found by label, driven by Docker events', (version) => {
   const prefix = `hotcert-d${process.pid}`;
   const label = `hotcert.test.group=${prefix}`;
   let temp: TempDir;
@@ -59,7 +61,7 @@ describe('hotcert run with containers found by label, driven by Docker events', 
   const containers = new Map<string, HaproxyContainer>();
 
   const startMember = async (name: string): Promise<HaproxyContainer> => {
-    const container = await startHaproxyContainer({ name: `${prefix}-${name}`, labels: [label] });
+    const container = await startHaproxyContainer({ name: `${prefix}-${name}`, version, labels: [label] });
     containers.set(name, container);
     return container;
   };
@@ -152,13 +154,13 @@ describe('hotcert run with containers found by label, driven by Docker events', 
     for (const container of containers.values()) await expectServedSoon(container, 'site', 'site.test');
     expect(daemon.output().slice(from)).not.toMatch(new RegExp(`deploy failed.*${three.name}`));
   });
-});
+}, [DEFAULT_DOCKER_HAPROXY]);
 
 /**
  * At boot hotcert can start before dockerd. Here the Docker API it is given answers only later (a socat relay to
  * the real socket, started after hotcert): the containers carrying the label must then be found and served.
  */
-describe('hotcert run started while Docker does not answer yet', () => {
+describeEachHaproxy('hotcert run started while Docker does not answer yet', (version) => {
   const prefix = `hotcert-l${process.pid}`;
   const label = `hotcert.test.group=${prefix}`;
   let temp: TempDir;
@@ -173,7 +175,7 @@ describe('hotcert run started while Docker does not answer yet', () => {
     pebble = await startPebble(temp.path);
     certbot = new TestCertbot(pebble, temp.path);
     const shared = await makeSharedHotcertDir(temp.path);
-    container = await startHaproxyContainer({ name: `${prefix}-one`, labels: [label] });
+    container = await startHaproxyContainer({ name: `${prefix}-one`, version, labels: [label] });
     await certbot.issue({ name: 'late', domains: ['late.test'] });
     const configFile = await writeLabelTargetConfig(temp.path, certbot, shared, label, [`docker: { endpoint: "unix:${join(temp.path, 'docker.sock')}" }`]);
     daemon = startHotcertRun(configFile);
@@ -199,4 +201,4 @@ describe('hotcert run started while Docker does not answer yet', () => {
       { timeoutMs: 15_000, what: `late.test to be served with ${expected}` },
     );
   });
-});
+}, [DEFAULT_DOCKER_HAPROXY]);

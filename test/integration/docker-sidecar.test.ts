@@ -1,7 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
-import { buildSidecarImage, containerLogs, docker, HOTCERT_DIR_IN_CONTAINER, makeSharedHotcertDir, startHaproxyContainer, TEST_LABEL, TLS_PORT, type HaproxyContainer } from '../helpers/docker.js';
+import {
+  buildSidecarImage,
+  containerLogs,
+  DEFAULT_DOCKER_HAPROXY,
+  docker,
+  HOTCERT_DIR_IN_CONTAINER,
+  makeSharedHotcertDir,
+  startHaproxyContainer,
+  TEST_LABEL,
+  TLS_PORT,
+  type HaproxyContainer,
+} from '../helpers/docker.js';
+import { describeEachHaproxy } from '../helpers/haproxy-versions.js';
 import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
@@ -10,9 +22,9 @@ import { waitFor } from '../helpers/wait-for.js';
 /**
  * The image the Dockerfile builds, run as the README's sidecar: Certbot's directory read-only, hotcert's directory
  * shared with an HAProxy container (the official layout, uid 99), HAProxy's socket directory shared too. A renewal
- * certbot makes on the host must end up served by the HAProxy container.
+ * certbot makes on the host must end up served by the HAProxy container (3.4, the official layout).
  */
-describe('the sidecar image: hotcert run in a container beside an HAProxy container', () => {
+describeEachHaproxy('the sidecar image: hotcert run in a container beside an HAProxy container', (version) => {
   const prefix = `hotcert-s${process.pid}`;
   const image = `hotcert-test/hotcert:${process.pid}`;
   let temp: TempDir;
@@ -33,7 +45,7 @@ describe('the sidecar image: hotcert run in a container beside an HAProxy contai
     pebble = await startPebble(temp.path);
     certbot = new TestCertbot(pebble, temp.path);
     const [shared] = await Promise.all([makeSharedHotcertDir(temp.path), buildSidecarImage(image)]);
-    haproxy = await startHaproxyContainer({ name: `${prefix}-haproxy`, hotcertDir: shared.dir });
+    haproxy = await startHaproxyContainer({ name: `${prefix}-haproxy`, version, hotcertDir: shared.dir });
     await certbot.issue({ name: 'side', domains: ['side.test'] });
     const configDir = join(temp.path, 'hotcert-config');
     await mkdir(configDir);
@@ -95,4 +107,4 @@ describe('the sidecar image: hotcert run in a container beside an HAProxy contai
     expect((await docker('inspect', '-f', '{{.State.ExitCode}}', sidecar)).trim()).toBe('0');
     expect(await logs()).toMatch(/stopp/i);
   });
-});
+}, [DEFAULT_DOCKER_HAPROXY]);

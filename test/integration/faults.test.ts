@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDroppingProxy } from '../helpers/dropping-proxy.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
-import { describeOnHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
+import { describeEachHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
 import { HOTCERT_BIN, runHotcert, type CliResult } from '../helpers/hotcert-cli.js';
 import { bundleLeafSha1, expectInvariants, servedStores, tempFiles } from '../helpers/invariants.js';
 import { makeTestLineage, writeLineage, type TestLineagePems } from '../helpers/lineage-pems.js';
@@ -56,7 +56,7 @@ async function removeLineage(letsencryptDir: string, name: string): Promise<void
 
 const sync = (file: string, ...args: string[]): Promise<CliResult> => runHotcert(['sync', '--config', file, ...args], { HOTCERT_LOG_FORMAT: 'text' });
 
-describeOnHaproxy(['2.6', '3.4'], 'faults: disk, crt-list and HAProxy agree after every one', (version: HaproxyVersion) => {
+describeEachHaproxy('faults: disk, crt-list and HAProxy agree after every one', (version: HaproxyVersion) => {
   let temp: TempDir;
   let haproxy: TestHaproxy;
   let le: string;
@@ -199,9 +199,9 @@ describeOnHaproxy(['2.6', '3.4'], 'faults: disk, crt-list and HAProxy agree afte
     const served = await expectInvariants(haproxy);
     expect(names.filter((name) => !served[`${haproxy.bundlesDir}/${name}.pem`])).toEqual([]);
   });
-});
+}, ['2.6', '3.4']);
 
-describeOnHaproxy(['2.6', '3.4'], 'faults: hotcert\'s files on a full or read-only file system', (version: HaproxyVersion) => {
+describeEachHaproxy('faults: hotcert\'s files on a full or read-only file system', (version: HaproxyVersion) => {
   let temp: TempDir;
   let haproxy: TestHaproxy;
   let listFs: TestTmpfs | undefined;
@@ -287,4 +287,4 @@ describeOnHaproxy(['2.6', '3.4'], 'faults: hotcert\'s files on a full or read-on
     expect(canonicalSerial((await probeServedCertificate(haproxy.port, 'full.test')).serial)).toBe(canonicalSerial(renewed.serial));
     await expectInvariants(haproxy);
   });
-});
+}, ['2.6', '3.4']);

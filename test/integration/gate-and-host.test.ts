@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { freePort } from '../helpers/free-port.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
-import { describeOnHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
+import { describeEachHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
 import { runHotcert, startHotcertRun, type CliResult } from '../helpers/hotcert-cli.js';
 import { makeTestLineage, writeLineage, type TestLineagePems } from '../helpers/lineage-pems.js';
 import { runCommand } from '../helpers/processes.js';
@@ -55,7 +55,7 @@ async function httpStatus(port: number, path: string): Promise<number> {
   });
 }
 
-describeOnHaproxy(['2.6', '3.4'], 'the certificate gate: what must never be served is refused, and what is served stays', (version: HaproxyVersion) => {
+describeEachHaproxy('the certificate gate: what must never be served is refused, and what is served stays', (version: HaproxyVersion) => {
   let temp: TempDir;
   let haproxy: TestHaproxy;
   let le: string;
@@ -100,9 +100,9 @@ describeOnHaproxy(['2.6', '3.4'], 'the certificate gate: what must never be serv
     expect(result.stderr).not.toMatch(/RangeError|at .*\.js:\d+/);
     expect(canonicalSerial((await probeServedCertificate(haproxy.port, `${name}.test`)).serial)).toBe(served[name]);
   });
-});
+}, ['2.6', '3.4']);
 
-describeOnHaproxy(['2.6'], 'what the host does: a FIFO, symlinks, long names, a lock, a read-only directory, the inotify limit', () => {
+describeEachHaproxy('what the host does: a FIFO, symlinks, long names, a lock, a read-only directory, the inotify limit', () => {
   let temp: TempDir;
   let haproxy: TestHaproxy;
   let le: string;
@@ -262,7 +262,7 @@ describeOnHaproxy(['2.6'], 'what the host does: a FIFO, symlinks, long names, a 
       await daemon.stop('SIGTERM', 10_000);
     }
   });
-});
+}, ['2.6']);
 
 async function httpText(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {

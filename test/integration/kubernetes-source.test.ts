@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../helpers/atomic-writer.js';
 import { startHaproxy, type TestHaproxy } from '../helpers/haproxy.js';
-import { describeOnHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
+import { describeEachHaproxy, type HaproxyVersion } from '../helpers/haproxy-versions.js';
 import { runHotcert, startHotcertRun } from '../helpers/hotcert-cli.js';
 import { expectInvariants } from '../helpers/invariants.js';
 import { makeTestLineage, writeLineage, type TestLineagePems } from '../helpers/lineage-pems.js';
@@ -22,7 +22,7 @@ function projected(secrets: Record<string, TestLineagePems>): Record<string, str
   return Object.fromEntries(Object.entries(secrets).flatMap(([name, pems]) => [[`${name}/tls.crt`, pems.fullchain], [`${name}/tls.key`, pems.privkey]]));
 }
 
-describeOnHaproxy(['2.6', '3.4'], 'Kubernetes TLS Secrets as written by kubelet, both volume shapes at once beside an empty Certbot directory', (version: HaproxyVersion) => {
+describeEachHaproxy('Kubernetes TLS Secrets as written by kubelet, both volume shapes at once beside an empty Certbot directory', (version: HaproxyVersion) => {
   let temp: TempDir;
   let haproxy: TestHaproxy;
   let file: string;
@@ -136,4 +136,4 @@ describeOnHaproxy(['2.6', '3.4'], 'Kubernetes TLS Secrets as written by kubelet,
   it('an HAProxy restart serves the same from hotcert\'s files', async () => {
     await expectInvariants(haproxy);
   });
-});
+}, ['2.6', '3.4']);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a Debian root file system (debootstrap minbase, then Debian's own haproxy, certbot and nodejs from that
 # suite) that the tests chroot into, so the suite runs against the versions a Debian 13 or sid machine ships:
-#   trixie: haproxy 3.0, certbot 4.0, nodejs 20.19      sid: haproxy 3.2, certbot 5.5, nodejs 24
+#   trixie: haproxy 3.0, certbot 4.0, nodejs 20.19      sid: haproxy 3.2, certbot 5.5, nodejs 24, pebble 2.10
+# (the sid root is also the certbot image of the container suites, with pebble beside certbot as their ACME server)
 # A root takes about a minute to build, so it is kept in the cache directory (HOTCERT_TEST_CACHE, default
 # /var/cache/hotcert-test) as roots/SUITE-KEY/, KEY a hash of this script: a changed script builds a new root and
 # the old one is removed. The root is built under a temporary name and renamed into place only when complete, so an
@@ -13,6 +14,7 @@ set -euo pipefail
 suite=${1:?usage: build-debian-root.sh trixie|sid}
 case $suite in trixie | sid) ;; *) echo "build-debian-root.sh: unknown suite '$suite' (trixie or sid)" >&2; exit 64 ;; esac
 packages=(haproxy certbot nodejs ca-certificates)
+[ "$suite" = sid ] && packages+=(pebble)
 
 cache=${HOTCERT_TEST_CACHE:-/var/cache/hotcert-test}
 roots=$cache/roots
