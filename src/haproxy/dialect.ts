@@ -10,6 +10,10 @@
  * - 3.2 adds `Crt filename:` and `Key filename:` lines to `show ssl cert`, says `Status: Uncommitted` for an open
  *   transaction (`Unused` before), and words `Unknown command: '<cmd>', …` differently: the reply parsers read
  *   the fields they need by name and a refusal by its first words;
+ * - a command too large for HAProxy: 2.6 and 2.8 close the connection, or acknowledge the payload's lines and never
+ *   answer (2.6.12 then crashes on the next one); 3.0 and 3.2 say "The command (line) is too big for the buffer
+ *   size" and close; 3.4 says "The payload is too big" (`tune.cli.max-payload-size`). Each is a CommandTooLargeError
+ *   (RuntimeClient.setCertAndShowTransaction), and the target is sent nothing that large again;
  * - 3.1 and later have `dump ssl cert`, which prints the private key: hotcert never asks for it.
  */
 export interface Dialect {

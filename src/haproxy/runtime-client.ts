@@ -189,7 +189,8 @@ export class RuntimeClient {
       const bytes = Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`);
       // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
       const said = error instanceof RuntimeConnectionClosedError ? error.partial.replies[0] : undefined;
-      if (said && /payload is too big/i.test(said)) throw this.tooLarge(path, bytes, `HAProxy refused it: ${said.trim()}`, error as Error);
+      // 3.0 and 3.2 say "The command (line) is too big for the buffer size" before closing, 3.4 "The payload is too big".
+      if (said && /payload is too big|too big for the buffer size/i.test(said)) throw this.tooLarge(path, bytes, `HAProxy refused it: ${said.trim()}`, error as Error);
       if (said && !parseSetCertReply(said)) throw this.refused('set ssl cert', said, path);
       if (error instanceof RuntimeConnectionClosedError && error.partial.replies.every((reply) => reply === '')) {
         throw this.tooLarge(path, bytes, 'HAProxy closed the connection without a reply', error);

@@ -266,14 +266,17 @@ export async function buildSidecarImage(tag: string): Promise<void> {
   await docker('build', '--quiet', '--force-rm', '--label', TEST_LABEL, '-t', tag, REPO_ROOT);
 }
 
-/** The image that boots systemd as PID 1, with haproxy, certbot, pebble and Node (cached between runs). */
-export async function systemdImage(): Promise<string> {
-  const tag = 'hotcert-test/systemd:bookworm';
+/**
+ * The image that boots systemd as PID 1, with haproxy, certbot, pebble and Node (cached between runs): Debian 12
+ * with this host's Node, or Debian 13 with Debian's own nodejs.
+ */
+export async function systemdImage(suite: 'bookworm' | 'trixie' = 'bookworm'): Promise<string> {
+  const tag = `hotcert-test/systemd:${suite}`;
   const present = await docker('image', 'inspect', tag).then(
     () => true,
     () => false,
   );
-  if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-systemd-image.sh'), tag], { maxBuffer: 16 * 1024 * 1024 });
+  if (!present) await run('bash', [join(REPO_ROOT, 'test', 'docker', 'build-systemd-image.sh'), tag, suite], { maxBuffer: 16 * 1024 * 1024 });
   return tag;
 }
 

@@ -63,7 +63,7 @@ describeEachHaproxy('the sidecar image: hotcert run in a container beside an HAP
       ].join('\n'),
     );
     await docker(
-      'run', '-d', '--name', sidecar, '--label', TEST_LABEL, '--health-interval', '1s', '--health-start-period', '1s',
+      'run', '-d', '--name', sidecar, '--label', TEST_LABEL, '--restart', 'unless-stopped', '--health-interval', '1s', '--health-start-period', '1s',
       '-v', `${certbot.configDir}:/etc/letsencrypt:ro`,
       '-v', `${shared.dir}:${HOTCERT_DIR_IN_CONTAINER}`,
       '-v', `${haproxy.socketDir}:/run/haproxy`,
@@ -100,6 +100,17 @@ describeEachHaproxy('the sidecar image: hotcert run in a container beside an HAP
 
   it('reports healthy through its HEALTHCHECK (liveness, /livez)', async () => {
     await waitFor(async () => (await docker('inspect', '-f', '{{.State.Health.Status}}', sidecar)).trim() === 'healthy', { timeoutMs: 20_000, what: 'the sidecar to be healthy' });
+  });
+
+  it('comes back after a SIGKILL (restart policy) and deploys the next renewal: the kernel released its lock', async () => {
+    const pid = Number((await docker('inspect', '-f', '{{.State.Pid}}', sidecar)).trim());
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => (await docker('inspect', '-f', '{{.RestartCount}} {{.State.Running}}', sidecar)).trim() === '1 true', { timeoutMs: 30_000, what: 'the sidecar to be restarted' });
+    await waitFor(async () => (await logs()).split('hotcert running: first full sync attempted').length === 3, { timeoutMs: 30_000, what: 'the restarted sidecar to finish its first sync' });
+    expect(await logs()).not.toMatch(/another hotcert .* is writing to these targets/);
+    await certbot.renew(['side']);
+    const expected = await certbot.liveSerial('side');
+    await waitFor(async () => (await servedSerial('side.test')) === expected, { timeoutMs: 15_000, what: `side.test to be served with ${expected} after the restart` });
   });
 
   it('stops cleanly on docker stop (SIGTERM): exit code 0, not killed', async () => {

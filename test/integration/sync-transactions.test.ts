@@ -60,13 +60,12 @@ describeEachHaproxy('hotcert sync and HAProxy\'s one certificate transaction', (
     await openForeignTransaction(haproxy, defaultPath, replacement.bundlePath);
     await certbot.issue({ name: 'second', domains: ['second.test'] });
     const config = await writeHotcertConfig(temp.path, { letsencryptDir: certbot.configDir, haproxy, name: 'busy.yaml', extraLines: ['deploy: { staleTransactionMs: 8000 }'] });
-    const sync = runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const sync = startProcess('hotcert sync', process.execPath, [HOTCERT_BIN, 'sync', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' } });
+    // The other client commits while hotcert waits for it.
+    await waitFor(() => sync.output().includes('another client has a certificate transaction open; waiting'), { timeoutMs: 20_000, what: 'hotcert to wait for the other client' });
     expect(await runtimeCommand(haproxy.socketPath, `commit ssl cert ${defaultPath}`)).toMatch(/Success!/);
-    const result = await sync;
-    expect(result.code).toBe(0);
-    expect(result.stderr).toContain('another client has a certificate transaction open; waiting');
-    expect(result.stderr).not.toContain('aborted a certificate transaction');
+    expect(await sync.exited).toBe(0);
+    expect(sync.output()).not.toContain('aborted a certificate transaction');
     expect((await probeServedCertificate(haproxy.port, 'unknown.test')).serial).toBe(replacement.serial);
     expect((await probeServedCertificate(haproxy.port, 'second.test')).serial).toBe(await certbot.liveSerial('second'));
   });
@@ -106,7 +105,8 @@ describeEachHaproxy('hotcert sync and HAProxy\'s one certificate transaction', (
     const lock = join(haproxy.hotcertDir, '.hotcert.lock');
     // flock(1) holding the lock, as a running hotcert holds it; a note of a PID in the file means nothing.
     await writeFile(lock, `${JSON.stringify({ pid: 1, host: 'elsewhere', manager: 'container' })}\n`);
-    const holder = startProcess('flock', 'flock', ['--exclusive', lock, 'sleep', '60']);
+    // One process holds it (bash takes it on its own descriptor, then becomes sleep): killing it releases it.
+    const holder = startProcess('lock holder', 'bash', ['-c', `exec 9>>'${lock}' && flock --exclusive 9 && exec sleep 60`]);
     await waitFor(async () => (await runCommand('flock', ['--nonblock', '--shared', lock, 'true'])).code !== 0, { what: 'flock to hold the lock' });
     const refused = await runHotcert(['sync', '--config', config]);
     expect(refused.code).toBe(75);
@@ -157,7 +157,7 @@ describeEachHaproxy('a bundle HAProxy rejects', (version) => {
     expect(result.stderr).toMatch(
       version === '3.4'
         ? /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_TOO_LARGE error="target edge \(HAProxy 3\.4\.[^)]*\): \\"set ssl cert [^"]*site\.pem\\" is \d+ bytes and HAProxy refused it: The payload is too big\. Please change 'tune\.cli\.max-payload-size'.*: the command is larger than its tune\.cli\.max-payload-size; set targets\[\]\.maxCommandBytes below it/
-        : /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_TOO_LARGE error="target edge \(HAProxy [^)]*\): \\"set ssl cert [^"]*site\.pem\\" is \d+ bytes and HAProxy (closed the connection without a reply|took the payload's lines and never answered): the command is larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
+        : /deploy failed lineage=site target=edge .*error_code=RUNTIME_COMMAND_TOO_LARGE error="target edge \(HAProxy [^)]*\): \\"set ssl cert [^"]*site\.pem\\" is \d+ bytes and HAProxy (closed the connection without a reply|took the payload's lines and never answered|refused it: The command (line )?is too big for the buffer size[^:]*): the command is larger than its tune\.bufsize; set targets\[\]\.maxCommandBytes below it/,
     );
     expect(await readFile(join(haproxy.bundlesDir, 'site.pem'), 'utf8')).toBe(onDisk);
     expect((await probeServedCertificate(haproxy.port, 'site.test')).serial).toBe(served);
