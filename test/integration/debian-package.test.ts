@@ -84,7 +84,7 @@ describe('the Debian package on Debian 13 with Debian\'s own nodejs, under a rea
     const left = await sh('for p in /usr/bin/hotcert /usr/lib/hotcert /lib/systemd/system/hotcert.service /etc/systemd/system/multi-user.target.wants/hotcert.service /etc/hotcert /var/lib/hotcert; do [ -e "$p" ] && echo "$p"; done; true');
     expect(left.output).toBe('');
     expect((await sh('systemctl cat hotcert.service >/dev/null 2>&1; echo $?')).output.trim()).not.toBe('0');
-    expect((await sh('pgrep -f /usr/lib/hotcert || true')).output.trim()).toBe('');
+    expect((await sh("pgrep -f '^/usr/bin/node /usr/lib/[h]otcert' || true")).output.trim()).toBe('');
     // What HAProxy's configuration names stays: its next start serves the certificates from there.
     expect((await sh('ls /etc/haproxy/hotcert/crt-list.txt')).code).toBe(0);
   });
