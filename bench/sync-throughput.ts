@@ -1,5 +1,6 @@
 /**
- * hotcert sync against a raw runtime API client, like against like, on real HAProxy 2.6 instances:
+ * hotcert sync against a raw runtime API client, like against like, on real HAProxy instances (2.6 and 3.4 by
+ * default, HOTCERT_TEST_HAPROXY picks others):
  * - add N new lineages: raw `new` + `set` + `commit` + `add ssl crt-list` vs `hotcert sync` (bundles and crt-list
  *   written and fsynced, every commit verified);
  * - renew N loaded lineages: raw `set` + `commit` vs `hotcert sync` after Certbot-style link flips;
@@ -11,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { selectedHaproxyVersions, type HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
@@ -18,6 +20,7 @@ import { RawRuntimeClient } from './lib/raw-runtime-client.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 interface Row {
+  readonly version: string;
   readonly n: number;
   readonly phase: string;
   readonly who: 'raw client' | 'hotcert';
@@ -63,7 +66,7 @@ function count(summary: string, kind: string): number {
   return Number(new RegExp(`${kind}=(\\d+)`).exec(summary)?.[1] ?? NaN);
 }
 
-async function benchmark(n: number): Promise<Row[]> {
+async function benchmark(n: number, series: HaproxyVersion): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), `hotcert-bench-${n}-`));
   const configDir = join(dir, 'letsencrypt');
   const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
@@ -76,24 +79,25 @@ async function benchmark(n: number): Promise<Row[]> {
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 1));
     const bundles1 = await Promise.all(names.map((name) => bundleOf(configDir, name, 1)));
 
-    [rawHaproxy, hotcertHaproxy] = [await startHaproxy(), await startHaproxy()];
+    [rawHaproxy, hotcertHaproxy] = [await startHaproxy({ version: series }), await startHaproxy({ version: series })];
+    const version = hotcertHaproxy.version;
     const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy: hotcertHaproxy });
 
     process.stderr.write(`N=${n}: add…\n`);
-    rows.push({ n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, true), changed: n });
+    rows.push({ version, n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, true), changed: n });
     const added = await hotcertSync(configFile, dir);
-    rows.push({ n, phase: 'add', who: 'hotcert', ...added, changed: count(added.summary, 'added') });
+    rows.push({ version, n, phase: 'add', who: 'hotcert', ...added, changed: count(added.summary, 'added') });
 
     process.stderr.write(`N=${n}: renew…\n`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 2));
     const bundles2 = await Promise.all(names.map((name) => bundleOf(configDir, name, 2)));
-    rows.push({ n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, false), changed: n });
+    rows.push({ version, n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, false), changed: n });
     const renewed = await hotcertSync(configFile, dir);
-    rows.push({ n, phase: 'renew', who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') });
+    rows.push({ version, n, phase: 'renew', who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') });
 
     process.stderr.write(`N=${n}: no-op…\n`);
     const noop = await hotcertSync(configFile, dir);
-    rows.push({ n, phase: 'no-op', who: 'hotcert', ...noop, changed: count(noop.summary, 'deployed') + count(noop.summary, 'added') });
+    rows.push({ version, n, phase: 'no-op', who: 'hotcert', ...noop, changed: count(noop.summary, 'deployed') + count(noop.summary, 'added') });
     return rows;
   } finally {
     await Promise.all([rawHaproxy?.stop(), hotcertHaproxy?.stop()]);
@@ -110,22 +114,24 @@ function storageOf(path: string): string {
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((value) => value > 0);
   const rows: Row[] = [];
-  for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(...(await benchmark(n)));
-  const rawRate = (n: number, phase: string): number | undefined => {
-    const raw = rows.find((row) => row.n === n && row.phase === phase && row.who === 'raw client');
+  // The oldest and the newest LTS series side by side, unless HOTCERT_TEST_HAPROXY picks others.
+  const versions = process.env.HOTCERT_TEST_HAPROXY ? selectedHaproxyVersions() : (['2.6', '3.4'] as HaproxyVersion[]);
+  for (const series of versions) for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(...(await benchmark(n, series)));
+  const rawRate = (version: string, n: number, phase: string): number | undefined => {
+    const raw = rows.find((row) => row.version === version && row.n === n && row.phase === phase && row.who === 'raw client');
     return raw ? n / raw.wallS : undefined;
   };
-  console.log(`hotcert ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}, ${execFileSync('haproxy', ['-v'], { encoding: 'utf8' }).split('\n')[0]}, Node ${process.version}`);
+  console.log(`hotcert ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}, Node ${process.version}`);
   console.log(`bundles fsynced to: ${storageOf(tmpdir())} (${tmpdir()}); ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`);
   console.log('');
-  console.log('| N | phase | who | wall s | certs/s | vs raw | CPU s | peak RSS MB | changed |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| HAProxy | N | phase | who | wall s | certs/s | vs raw | CPU s | peak RSS MB | changed |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const rate = row.n / row.wallS;
-    const raw = rawRate(row.n, row.phase);
+    const raw = rawRate(row.version, row.n, row.phase);
     const ratio = row.who === 'hotcert' && raw ? `${Math.round((rate / raw) * 100)}%` : '';
     console.log(
-      `| ${row.n} | ${row.phase} | ${row.who} | ${row.wallS.toFixed(2)} | ${row.phase === 'no-op' ? '' : rate.toFixed(0)} | ${ratio} | ${row.cpuS?.toFixed(2) ?? ''} | ${row.rssMb?.toFixed(0) ?? ''} | ${row.changed} |`,
+      `| ${row.version} | ${row.n} | ${row.phase} | ${row.who} | ${row.wallS.toFixed(2)} | ${row.phase === 'no-op' ? '' : rate.toFixed(0)} | ${ratio} | ${row.cpuS?.toFixed(2) ?? ''} | ${row.rssMb?.toFixed(0) ?? ''} | ${row.changed} |`,
     );
   }
 }
