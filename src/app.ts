@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { ChainCertificateCache } from './core/certificate-gate.js';
 import { countOutcomes } from './core/outcome.js';
 import type { Config, TargetConfig } from './config/schema.js';
+import { crtListLineFor } from './haproxy/crt-list-file.js';
 import { CrtListStore } from './haproxy/crt-list-store.js';
 import { ExecTransport } from './haproxy/exec-transport.js';
 import { HotcertFiles } from './haproxy/hotcert-files.js';
@@ -128,9 +129,8 @@ export function createApp(config: Config, log: Logger): App {
       const targets = (await expandTargets(config.targets, docker)).map((target) => ({ target, client: clientFor(target) }));
       const files = new HotcertFiles(config.bundles.dir, await resolveOwnership(config.bundles), new CrtListStore(config.crtList.file), new ChainCertificateCache());
       const filesCheck: FilesCheck = async (name, target, certificate) => {
-        const options = config.lineages[name] ?? { sniFilters: [] };
-        const line = { path: storePath(target.bundlesDir, name), sniFilters: options.sniFilters, ...(options.sslOptions ? { sslOptions: options.sslOptions } : {}) };
-        const facts = await files.facts(name, line, certificate);
+        const line = crtListLineFor(storePath(target.bundlesDir, name), config.lineages[name] ?? { sniFilters: [] });
+        const facts = await files.facts(name, line, { wanted: certificate });
         if (facts.bundle?.digest !== certificate.bundleDigest) return `HAProxy serves it, but ${files.bundlePath(name)} ${facts.bundle ? 'holds another bundle' : 'does not exist'}: a restart would not serve it`;
         if (facts.crtListLine !== 'present') return `HAProxy serves it, but the crt-list file ${config.crtList.file} ${facts.crtListLine === 'absent' ? 'has no line for it' : 'has another line for it'}: a restart would not serve it so`;
         return undefined;

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import type { PemBlock } from './pem.js';
+
 /**
  * A certificate known by its content, in the terms HAProxy's `show ssl cert` reports it: the leaf by its SHA-1
  * fingerprint, and the chain by each certificate's subject and issuer. The key needs no identity of its own:
@@ -26,4 +29,22 @@ export function identityDifference(wanted: CertIdentity, seen: CertIdentity | un
   if (!seen) return 'nothing served';
   if (wanted.leafSha1 !== seen.leafSha1) return `leaf SHA-1 ${seen.leafSha1}, not ${wanted.leafSha1}`;
   return `the same leaf with another chain (${seen.chain.length} certificate${seen.chain.length === 1 ? '' : 's'}: ${seen.chain.join(', ') || 'none'})`;
+}
+
+/** What names a chain certificate as HAProxy does; undefined when it does not parse (ChainCertificateCache). */
+export interface ChainLinks {
+  link(pem: string): string | undefined;
+}
+
+/**
+ * The identity of certificate PEM blocks (leaf first) without parsing the leaf: the SHA-1 of its DER, and the
+ * chain's links. Undefined when there is no block or a chain certificate does not parse.
+ */
+export function identityOfBlocks(blocks: readonly PemBlock[], chainLinks: ChainLinks): CertIdentity | undefined {
+  const [leaf, ...chain] = blocks;
+  if (leaf?.type !== 'CERTIFICATE') return undefined;
+  const links = chain.map((block) => chainLinks.link(block.text));
+  if (links.some((link) => link === undefined)) return undefined;
+  const der = Buffer.from(leaf.text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  return { leafSha1: createHash('sha1').update(der).digest('hex').toUpperCase(), chain: links as string[] };
 }

@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { bundleDigest, bundleFromBlocks } from './bundle.js';
 import { chainLink, type CertIdentity } from './cert-identity.js';
 import { haproxyDistinguishedName } from './distinguished-name.js';
+import { modulusBits, publicKeyOfCertificate, publicKeyOfPrivateKey, samePublicKey } from './key-match.js';
 import { canonicalSerial } from './serial.js';
 
 /** A certificate, its chain and its key as a source holds them, each as PEM text of one block. */
@@ -125,14 +126,9 @@ export function gateCertificate(parts: CertificateParts, now: Date, policy: Gate
     }
   }
 
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(parts.keyPem);
-  } catch {
-    return refuse('key', 'is not a valid unencrypted private key');
-  }
-  if (!leaf.checkPrivateKey(key)) return refuse('key', 'does not match the certificate');
-  const rsaBits = key.asymmetricKeyType === 'rsa' ? key.asymmetricKeyDetails?.modulusLength : undefined;
+  const key = checkKey(leaf, parts.keyPem);
+  if (!key.ok) return refuse('key', key.reason);
+  const rsaBits = key.rsaBits;
   if (rsaBits !== undefined && rsaBits < policy.minRsaBits) {
     return refuse('key', `is RSA ${rsaBits}: HAProxy's OpenSSL refuses RSA keys under ${policy.minRsaBits} bits ("ee key too small")`);
   }
@@ -157,6 +153,24 @@ export function gateCertificate(parts: CertificateParts, now: Date, policy: Gate
         .map((entry) => entry.slice(4)),
     },
   };
+}
+
+/**
+ * The key matches the leaf: by the public key both carry when it can be read without decoding the key (EC and RSA
+ * keys as Certbot and cert-manager write them), else by OpenSSL, which also decides every mismatch.
+ */
+function checkKey(leaf: X509Certificate, keyPem: string): { readonly ok: true; readonly rsaBits: number | undefined } | { readonly ok: false; readonly reason: string } {
+  const inKey = publicKeyOfPrivateKey(keyPem);
+  const inLeaf = inKey && publicKeyOfCertificate(leaf.raw);
+  if (inKey && inLeaf && samePublicKey(inKey, inLeaf)) return { ok: true, rsaBits: inKey.kind === 'rsa' ? modulusBits(inKey.modulus) : undefined };
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    return { ok: false, reason: 'is not a valid unencrypted private key' };
+  }
+  if (!leaf.checkPrivateKey(key)) return { ok: false, reason: 'does not match the certificate' };
+  return { ok: true, rsaBits: key.asymmetricKeyType === 'rsa' ? key.asymmetricKeyDetails?.modulusLength : undefined };
 }
 
 function refuse(part: GatePart, reason: string): GateVerdict {

@@ -9,6 +9,11 @@ export interface CrtListLine {
   readonly sniFilters: readonly string[];
 }
 
+/** The line a certificate's store gets: its path, with the operator's options and SNI filters for it. */
+export function crtListLineFor(path: string, options: { readonly sslOptions?: string | undefined; readonly sniFilters: readonly string[] }): CrtListLine {
+  return { path, sniFilters: options.sniFilters, ...(options.sslOptions ? { sslOptions: options.sslOptions } : {}) };
+}
+
 export function formatCrtListLine(line: CrtListLine): string {
   const options = line.sslOptions ? ` [${line.sslOptions}]` : '';
   const filters = line.sniFilters.length > 0 ? ` ${line.sniFilters.join(' ')}` : '';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { bundleDigest } from '../core/bundle.js';
 import type { ChainCertificateCache, GatedCertificate } from '../core/certificate-gate.js';
 import { summarizeBundle, summaryOf } from '../core/certificate-summary.js';
-import type { FileFacts } from '../core/facts.js';
+import type { CertificateSummary, FileFacts } from '../core/facts.js';
 import { DirectorySync, removeFileDurably, writeFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';
 import { describeFailedRead, readRegularFile } from '../platform/files/read-regular-file.js';
 import { FileWriteError } from '../errors.js';
@@ -35,14 +35,18 @@ export class HotcertFiles {
     throw new FileWriteError(`hotcert's bundle ${this.bundlePath(name)} ${describeFailedRead(read)}`, { file: this.bundlePath(name) });
   }
 
-  /** The facts of the files for one name; `wanted` (the source's certificate) spares parsing a file that holds it. */
-  async facts(name: string, line: CrtListLine, wanted: GatedCertificate | undefined): Promise<FileFacts> {
+  /**
+   * The facts of the files for one name. What is known already spares parsing the file: `wanted` (the source's
+   * certificate) when the file holds its bundle, `served` (what HAProxy reports) when it holds that leaf.
+   */
+  async facts(name: string, line: CrtListLine, known: { readonly wanted?: GatedCertificate | undefined; readonly served?: CertificateSummary | undefined } = {}): Promise<FileFacts> {
     const text = this.readBundle(name);
     const digest = text === undefined ? undefined : bundleDigest(text);
+    const wanted = known.wanted;
     const bundle =
       text === undefined || digest === undefined
         ? undefined
-        : { digest, certificate: wanted && wanted.bundleDigest === digest ? summaryOf(wanted) : summarizeBundle(text, this.chainCache) };
+        : { digest, certificate: wanted && wanted.bundleDigest === digest ? summaryOf(wanted) : summarizeBundle(text, this.chainCache, known.served) };
     return { bundle, crtListLine: await this.crtList.lineState(line) };
   }
 

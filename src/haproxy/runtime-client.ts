@@ -33,6 +33,25 @@ export interface RuntimeClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** What `set ssl cert` + `show ssl cert *<path>` found: the transaction HAProxy names, and what it holds. */
+export interface SetResult {
+  readonly opened: { readonly created: boolean; readonly path: string };
+  readonly pending: CertStoreDetails | undefined;
+}
+
+export type SetAnswer = { readonly kind: 'answered'; readonly result: SetResult } | { readonly kind: 'failed'; readonly error: Error };
+
+/** A set to send ahead, with another deploy's commit; `answer` is what came of it. */
+export interface SentAhead {
+  readonly path: string;
+  readonly bundle: string;
+  answer: SetAnswer | undefined;
+}
+
+function setAndShowRequests(path: string, bundle: string): RuntimeRequest[] {
+  return [{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }];
+}
+
 /**
  * Typed runtime API commands for one target, over whichever transport reaches it. Every reply is matched against
  * HAProxy's exact text; anything else is a RuntimeCommandError carrying HAProxy's reply (never the payload).
@@ -141,17 +160,39 @@ export class RuntimeClient {
   }
 
   /**
-   * `commit ssl cert` and, in the same round trip, `show ssl cert` of the result and the transaction probe: whether
-   * a transaction is open right after the commit (undefined when the probe's reply was not understood).
+   * `commit ssl cert` and, in the same round trip, `show ssl cert` of the result, the transaction probe (whether a
+   * transaction is open right after the commit; undefined when its reply was not understood), `show ssl cert` of
+   * each rider path (reads other deploys wait for: 'unanswered' when the reply is not a store's details or "not
+   * found"), and the next deploy's set sent ahead (its answer is put on `ahead`, whatever the commit's outcome).
    */
-  async commitCertAndShow(path: string): Promise<{ details: CertStoreDetails | undefined; openTransaction: string | null | undefined }> {
-    const [commit = '', show = '', probe = ''] = await this.sendBatch([
+  async commitCertAndShow(
+    path: string,
+    riders: readonly string[] = [],
+    ahead?: SentAhead,
+  ): Promise<{ details: CertStoreDetails | undefined; openTransaction: string | null | undefined; shown: (CertStoreDetails | undefined | 'unanswered')[] }> {
+    const requests = [
       { line: `commit ssl cert ${safe(path)}` },
       { line: `show ssl cert ${safe(path)}` },
       { line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` },
-    ]);
+      ...riders.map((rider) => ({ line: `show ssl cert ${safe(rider)}` })),
+      ...(ahead ? setAndShowRequests(ahead.path, ahead.bundle) : []),
+    ];
+    let replies: string[];
+    try {
+      // Only the commit's own "locked" sends it again: after a commit that went through, a repeat finds no transaction.
+      replies = await this.sendBatch(requests, 'when-first-locked');
+    } catch (error) {
+      if (ahead) ahead.answer = { kind: 'failed', error: error as Error };
+      throw error;
+    }
+    const [commit = '', show = '', probe = ''] = replies;
+    if (ahead) ahead.answer = this.setAnswer(ahead.path, replies.slice(3 + riders.length));
     if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
-    return { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe) };
+    const shown = riders.map((_, index) => {
+      const reply = replies[3 + index];
+      return reply === undefined || refusalOf(reply) || reply.includes(LOCKED_REPLY) ? 'unanswered' : parseCertStoreDetails(reply);
+    });
+    return { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe), shown };
   }
 
   async newCert(path: string): Promise<'created' | 'exists'> {
@@ -181,28 +222,51 @@ export class RuntimeClient {
    * (HAProxy 2.6 puts a payload into whatever transaction is open, so the caller compares it with its own), and what
    * the transaction holds right after the set, one round trip instead of two.
    */
-  async setCertAndShowTransaction(path: string, bundle: string): Promise<{ opened: { created: boolean; path: string }; pending: CertStoreDetails | undefined }> {
+  async setCertAndShowTransaction(path: string, bundle: string): Promise<SetResult> {
     let replies: string[];
     try {
-      replies = await this.sendBatch([{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }]);
+      replies = await this.sendBatch(setAndShowRequests(path, bundle));
     } catch (error) {
-      const bytes = Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`);
-      // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
-      const said = error instanceof RuntimeConnectionClosedError ? error.partial.replies[0] : undefined;
-      // 3.0 and 3.2 say "The command (line) is too big for the buffer size" before closing, 3.4 "The payload is too big".
-      if (said && /payload is too big|too big for the buffer size/i.test(said)) throw this.tooLarge(path, bytes, `HAProxy refused it: ${said.trim()}`, error as Error);
-      if (said && !parseSetCertReply(said)) throw this.refused('set ssl cert', said, path);
-      if (error instanceof RuntimeConnectionClosedError && error.partial.replies.every((reply) => reply === '')) {
-        throw this.tooLarge(path, bytes, 'HAProxy closed the connection without a reply', error);
-      }
-      // 2.6.12 acknowledged every payload line and then never answered; the next such command crashed it.
-      if (error instanceof RuntimeTimeoutError && error.partial.continuationOnly) throw this.tooLarge(path, bytes, 'HAProxy took the payload\'s lines and never answered', error);
-      throw error;
+      throw this.setFailure(path, bundle, error);
     }
-    const [set = '', show = ''] = replies;
+    const answer = this.setAnswer(path, replies);
+    if (answer.kind === 'failed') throw answer.error;
+    return answer.result;
+  }
+
+  /**
+   * `new ssl cert`, then `set ssl cert` and `show ssl cert *<path>` in the same write: a new store and its
+   * transaction in one round trip. Only for a set of a size the target took before (a set too large breaks the
+   * session). `created` is false when the store existed already.
+   */
+  async newCertAndSet(path: string, bundle: string): Promise<SetResult & { readonly created: boolean }> {
+    const [made = '', ...rest] = await this.sendBatch([{ line: `new ssl cert ${safe(path)}` }, ...setAndShowRequests(path, bundle)], 'when-first-locked');
+    const created = isNewCertReply(made, path);
+    if (!created) throw this.refused('new ssl cert', made, path);
+    const answer = this.setAnswer(path, rest);
+    if (answer.kind === 'failed') throw answer.error;
+    return { ...answer.result, created: created === 'created' };
+  }
+
+  private setAnswer(path: string, [set = '', show = '']: readonly string[]): SetAnswer {
     const opened = parseSetCertReply(set);
-    if (!opened) throw this.refused('set ssl cert', set, path);
-    return { opened, pending: parseCertStoreDetails(show) };
+    if (!opened) return { kind: 'failed', error: this.refused('set ssl cert', set, path) };
+    return { kind: 'answered', result: { opened, pending: parseCertStoreDetails(show) } };
+  }
+
+  private setFailure(path: string, bundle: string, error: unknown): Error {
+    const bytes = Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`);
+    // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
+    const said = error instanceof RuntimeConnectionClosedError ? error.partial.replies[0] : undefined;
+    // 3.0 and 3.2 say "The command (line) is too big for the buffer size" before closing, 3.4 "The payload is too big".
+    if (said && /payload is too big|too big for the buffer size/i.test(said)) return this.tooLarge(path, bytes, `HAProxy refused it: ${said.trim()}`, error as Error);
+    if (said && !parseSetCertReply(said)) return this.refused('set ssl cert', said, path);
+    if (error instanceof RuntimeConnectionClosedError && error.partial.replies.every((reply) => reply === '')) {
+      return this.tooLarge(path, bytes, 'HAProxy closed the connection without a reply', error);
+    }
+    // 2.6.12 acknowledged every payload line and then never answered; the next such command crashed it.
+    if (error instanceof RuntimeTimeoutError && error.partial.continuationOnly) return this.tooLarge(path, bytes, 'HAProxy took the payload\'s lines and never answered', error);
+    return error as Error;
   }
 
   async abortCert(path: string): Promise<'aborted' | 'no-transaction'> {
@@ -213,6 +277,13 @@ export class RuntimeClient {
   }
 
   /** Adds one line (`<path> [options] filters`) to a crt-list HAProxy loaded. */
+  /** `add ssl crt-list` and, in the same write, `show ssl cert` of the store the line names: what it serves now. */
+  async addCrtListLineAndShow(list: string, line: string, path: string): Promise<CertStoreDetails | undefined> {
+    const [added = '', show = ''] = await this.sendBatch([{ line: `add ssl crt-list ${safe(list)}`, payload: line }, { line: `show ssl cert ${safe(path)}` }], 'when-first-locked');
+    if (!isAddCrtListSuccess(added)) throw this.refused('add ssl crt-list', added, list);
+    return parseCertStoreDetails(show);
+  }
+
   async addCrtListLine(list: string, line: string): Promise<void> {
     const reply = await this.send({ line: `add ssl crt-list ${safe(list)}`, payload: line });
     if (!isAddCrtListSuccess(reply)) throw this.refused('add ssl crt-list', reply, list);
@@ -232,10 +303,11 @@ export class RuntimeClient {
 
   // "Operations on certificates are currently locked!" means another CLI session holds HAProxy's certificate lock
   // for a moment (ssl_ckch.c uses a trylock): retried with a growing pause.
-  private async sendBatch(requests: readonly RuntimeRequest[]): Promise<string[]> {
+  private async sendBatch(requests: readonly RuntimeRequest[], retry: 'when-any-locked' | 'when-first-locked' = 'when-any-locked'): Promise<string[]> {
     for (let attempt = 1; ; attempt += 1) {
       const replies = await this.transport.sendBatch(requests);
-      if (!replies.some((reply) => reply.includes(LOCKED_REPLY)) || attempt >= this.lockedAttempts) return replies;
+      const locked = retry === 'when-first-locked' ? (replies[0] ?? '').includes(LOCKED_REPLY) : replies.some((reply) => reply.includes(LOCKED_REPLY));
+      if (!locked || attempt >= this.lockedAttempts) return replies;
       await this.sleep(Math.min(25 * 2 ** attempt, 2000));
     }
   }

@@ -18,8 +18,13 @@ export const systemClock: Clock = {
  * `set ssl cert Y` while X's transaction is open puts Y's certificate into X's transaction (seen on 2.6.12). Before
  * hotcert opens a transaction, none may be open. Another client's transaction is left alone while it changes or
  * for `staleMs`; one that stays open and unchanged that long was left behind by a client that died, and is aborted.
+ *
+ * The probe that rides along with hotcert's own commit stands for a probe of its own for FRESH_PROBE_MS: a probe of
+ * its own is as old by the time its `set` arrives when the host is busy with a bulk deploy (a round trip and a turn
+ * of the event loop, milliseconds on 2 cores). At 2 ms most commits were followed by a probe of its own, a third
+ * round trip per certificate.
  */
-const FRESH_PROBE_MS = 2;
+const FRESH_PROBE_MS = 20;
 
 export class TransactionGuard {
   private seen: { key: string; sinceMs: number } | undefined;

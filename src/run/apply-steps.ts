@@ -1,11 +1,12 @@
 import { identityDifference, sameIdentity } from '../core/cert-identity.js';
 import type { GatedCertificate } from '../core/certificate-gate.js';
 import { RUNTIME_CHANGES, type Step } from '../core/steps.js';
+import { setCommandBytes } from '../core/bundle.js';
 import { CommandTooLargeError, RuntimeCommandError, isUnclearOutcome, isUnreachable } from '../errors.js';
 import type { CertStoreDetails } from '../haproxy/cert-replies.js';
 import { formatCrtListLine, type CrtListLine } from '../haproxy/crt-list-file.js';
 import type { HotcertFiles } from '../haproxy/hotcert-files.js';
-import type { TargetSlot } from './target-slot.js';
+import { Opening, type TargetSlot } from './target-slot.js';
 
 /**
  * How a step ended: done; refused by HAProxy (this bundle will not pass here: plan a cleanup); unclear (sent, no
@@ -40,6 +41,12 @@ export interface StepContext {
   createdStore: boolean;
   /** The store as the swap's commit left it (its `show` rode with the commit). */
   afterSwap: CertStoreDetails | undefined;
+  /** The swap's set, when the slot turn before it may send it ahead (see Opening). */
+  opening?: Opening | undefined;
+  /** The steps that follow the swap in its slot turn: only when they touch no store may the next turn's set go ahead. */
+  stepsAfterSwap?: readonly Step[];
+  /** The swap makes its store first (`new ssl cert` in the same write as the set). */
+  storeWithSet?: boolean;
 }
 
 /** Runs the steps in order, each run of runtime steps in one turn of the target's slot; stops at the first that does not end done. */
@@ -49,7 +56,15 @@ export async function applySteps(steps: readonly Step[], context: StepContext): 
     let end = index;
     while (end < steps.length && isRuntimeStep(steps[end] as Step) === runtime) end += 1;
     const group = steps.slice(index, end);
-    const result = runtime ? await context.slot.inSlot(() => runGroup(group, context)) : await runGroup(group, context);
+    let result: StepResult;
+    if (runtime) {
+      const certificate = context.certificate;
+      context.opening = group[0] === 'swap' && certificate ? new Opening(context.line.path, certificate.bundle) : undefined;
+      context.stepsAfterSwap = group.slice(group.indexOf('swap') + 1);
+      result = await context.slot.inSlot(() => runGroup(group, context), context.opening);
+    } else {
+      result = await runGroup(group, context);
+    }
     if (result.kind !== 'done') return result;
     index = end;
   }
@@ -61,7 +76,12 @@ function isRuntimeStep(step: Step): boolean {
 }
 
 async function runGroup(steps: readonly Step[], context: StepContext): Promise<StepResult> {
-  for (const step of steps) {
+  for (const [index, step] of steps.entries()) {
+    // A new store goes in the same write as its first set when that set is of a size the target took before.
+    if (step === 'new-store' && steps[index + 1] === 'swap' && context.certificate && setCommandBytes(context.line.path, context.certificate.bundle) <= context.slot.largestSetBytes) {
+      context.storeWithSet = true;
+      continue;
+    }
     let result: StepResult;
     try {
       result = await runStep(step, context);
@@ -115,8 +135,8 @@ async function runStep(step: Step, context: StepContext): Promise<StepResult> {
     case 'swap':
       return swap(context);
     case 'add-runtime-line':
-      await client.addCrtListLine(slot.target.crtList, formatCrtListLine(line));
-      context.afterSwap = undefined;
+      // What the store serves once it is listed rides along: the verify that follows needs no round trip.
+      context.afterSwap = await client.addCrtListLineAndShow(slot.target.crtList, formatCrtListLine(line), path);
       return done();
     case 'replace-runtime-line': {
       // The new line first, then the old ones by line number: the names never go without a certificate.
@@ -159,14 +179,33 @@ async function swap(context: StepContext): Promise<StepResult> {
   const certificate = wanted(context);
   const path = line.path;
   const subject = { target: slot.name, lineage: context.name, file: path };
-  await slot.guard.waitUntilClear();
+  const ahead = context.opening?.answer;
+  context.opening = undefined;
   let set;
-  try {
-    set = await slot.client.setCertAndShowTransaction(path, certificate.bundle);
-  } catch (error) {
-    // Never the same size again: HAProxy 2.6.12 crashed on the second oversized command it was sent.
-    if (error instanceof CommandTooLargeError) slot.commandLimit = Math.min(slot.commandLimit ?? Infinity, error.commandBytes);
-    throw error;
+  if (ahead?.kind === 'answered') {
+    set = ahead.result;
+  } else if (ahead?.kind === 'failed' && !isAnotherTransaction(ahead.error)) {
+    throw ahead.error;
+  } else {
+    // Not sent ahead; or sent while the turn before left its transaction open (its commit failed), which 3.x
+    // refuses: that one is gone now, and the guard makes sure.
+    await slot.guard.waitUntilClear();
+    try {
+      if (context.storeWithSet) {
+        context.storeWithSet = false;
+        // Until HAProxy says otherwise the store is taken as made here: it did not exist when the facts were read.
+        context.createdStore = true;
+        const made = await slot.client.newCertAndSet(path, certificate.bundle);
+        context.createdStore = made.created;
+        set = made;
+      } else {
+        set = await slot.client.setCertAndShowTransaction(path, certificate.bundle);
+      }
+    } catch (error) {
+      // Never the same size again: HAProxy 2.6.12 crashed on the second oversized command it was sent.
+      if (error instanceof CommandTooLargeError) slot.commandLimit = Math.min(slot.commandLimit ?? Infinity, error.commandBytes);
+      throw error;
+    }
   }
   const { opened, pending } = set;
   if (opened.path !== path) {
@@ -180,10 +219,16 @@ async function swap(context: StepContext): Promise<StepResult> {
     await slot.client.abortCert(path);
     return unclear(new RuntimeCommandError(`target ${slot.name}: the transaction on ${path} holds ${identityDifference(certificate.identity, pendingIdentity)}; aborted`, '', subject));
   }
+  slot.largestSetBytes = Math.max(slot.largestSetBytes, setCommandBytes(path, certificate.bundle));
   let committed;
+  // Deploys waiting for what this target serves get it with the commit, and the next turn's set goes ahead.
+  const riders = slot.served.takeRiders();
+  const next = (context.stepsAfterSwap ?? []).every((step) => step === 'verify') ? slot.nextOpening((opening) => setCommandBytes(opening.path, opening.bundle)) : undefined;
   try {
-    committed = await slot.client.commitCertAndShow(path);
+    committed = await slot.client.commitCertAndShow(path, riders.paths, next);
+    riders.settle(committed.shown);
   } catch (error) {
+    riders.settle(riders.paths.map(() => 'unanswered'));
     if (error instanceof RuntimeCommandError && !error.reply.startsWith('No ongoing transaction')) {
       // HAProxy refused to commit: take the transaction back so that nothing else commits it later.
       await slot.client.abortCert(path).catch(() => undefined);
@@ -209,6 +254,10 @@ async function verify(context: StepContext): Promise<StepResult> {
       { target: slot.name, lineage: name, file: line.path },
     ),
   );
+}
+
+function isAnotherTransaction(error: Error): boolean {
+  return error instanceof RuntimeCommandError && error.reply.startsWith('The ongoing transaction is about');
 }
 
 function wanted(context: StepContext): GatedCertificate {

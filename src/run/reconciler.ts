@@ -10,7 +10,7 @@ import type { Step } from '../core/steps.js';
 import type { LineageOptions } from '../config/schema.js';
 import { CleanupFailedError, HotcertError } from '../errors.js';
 import { storeFacts, type CertStoreDetails } from '../haproxy/cert-replies.js';
-import { formatCrtListLine, type CrtListLine } from '../haproxy/crt-list-file.js';
+import { crtListLineFor, formatCrtListLine, type CrtListLine } from '../haproxy/crt-list-file.js';
 import type { HotcertFiles } from '../haproxy/hotcert-files.js';
 import type { QuickLook } from '../sources/source.js';
 import { applySteps, type FallbackEffects, type StepContext, type StepResult } from './apply-steps.js';
@@ -174,7 +174,7 @@ export class Reconciler {
   async remove(name: string, slot: TargetSlot): Promise<boolean> {
     const line = this.wantedLine(name, slot);
     const served = await slot.inSlot(() => slot.client.showCert(line.path));
-    const files: FileFacts = slot.target.runtimeOnly ? { bundle: undefined, crtListLine: 'absent' } : await this.parts.files.facts(name, line, undefined);
+    const files: FileFacts = slot.target.runtimeOnly ? { bundle: undefined, crtListLine: 'absent' } : await this.parts.files.facts(name, line, { served: storeFacts(served)?.certificate });
     const steps = planRemoval({ store: storeFacts(served), files, runtimeOnly: slot.target.runtimeOnly });
     const result = await applySteps(steps, this.context(name, undefined, line, slot));
     if (result.kind !== 'done') throw result.error;
@@ -184,8 +184,7 @@ export class Reconciler {
   }
 
   private wantedLine(name: string, slot: TargetSlot): CrtListLine {
-    const options = this.parts.lineageOptions(name);
-    return { path: slot.storePath(name), sniFilters: options.sniFilters, ...(options.sslOptions ? { sslOptions: options.sslOptions } : {}) };
+    return crtListLineFor(slot.storePath(name), this.parts.lineageOptions(name));
   }
 
   private context(name: string, certificate: GatedCertificate | undefined, line: CrtListLine, slot: TargetSlot): StepContext {
@@ -215,7 +214,7 @@ export class Reconciler {
   ): Promise<DeployFacts> {
     const certificate = source.kind === 'ready' ? source.certificate : undefined;
     const runtimeOnly = slot.target.runtimeOnly;
-    const files: FileFacts = runtimeOnly ? { bundle: undefined, crtListLine: 'present' } : await this.parts.files.facts(name, context.line, certificate);
+    const files: FileFacts = runtimeOnly ? { bundle: undefined, crtListLine: 'present' } : await this.parts.files.facts(name, context.line, { wanted: certificate, served: storeFacts(served)?.certificate });
     return {
       name,
       target: slot.name,

@@ -1,9 +1,20 @@
 import type { CertStoreDetails } from '../haproxy/cert-replies.js';
 import type { RuntimeClient } from '../haproxy/runtime-client.js';
 
+/** Reads taken to ride along with another request; `settle` gets their replies in order. */
+export interface RidingReads {
+  readonly paths: readonly string[];
+  /** What each read found; 'unanswered' (the request failed, or the reply was not one) sends it back to wait. */
+  settle(details: readonly (CertStoreDetails | undefined | 'unanswered')[]): void;
+}
+
+// Riders are lines of a request HAProxy reads into one buffer at a time; far below the smallest tune.bufsize seen.
+const RIDER_BYTES = 3000;
+
 /**
- * Gathers the `show ssl cert <path>` reads that deploys ask for while the target's slot is busy, and sends them as
- * one batch (a line each) when the slot is free: one round trip for many lineages instead of one each.
+ * Gathers the `show ssl cert <path>` reads that deploys ask for while the target's slot is busy: they ride along
+ * with the slot's next commit (`takeRiders`), or, when nothing else is sent, go as one batch of their own when
+ * the slot is free. One round trip for many lineages, and during a bulk deploy none of their own.
  */
 export class ServedStateLoader {
   private waiting: { path: string; resolve: (details: CertStoreDetails | undefined) => void; reject: (error: unknown) => void }[] = [];
@@ -22,6 +33,31 @@ export class ServedStateLoader {
     });
   }
 
+  /** The reads waiting now (as many as fit a request line budget), to be sent with another request. */
+  takeRiders(): RidingReads {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.waiting.length && count < this.maxBatch && bytes < RIDER_BYTES) {
+      bytes += (this.waiting[count]?.path.length ?? 0) + 16;
+      count += 1;
+    }
+    const riders = this.waiting.splice(0, count);
+    return {
+      paths: riders.map((entry) => entry.path),
+      settle: (details) => {
+        const unanswered = riders.filter((entry, index) => {
+          const found = details[index];
+          if (found === 'unanswered') return true;
+          entry.resolve(found);
+          return false;
+        });
+        if (unanswered.length === 0) return;
+        this.waiting.unshift(...unanswered);
+        this.schedule();
+      },
+    };
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -33,6 +69,8 @@ export class ServedStateLoader {
     this.scheduled = false;
     const batch = this.waiting.splice(0, this.maxBatch);
     if (this.waiting.length > 0) this.schedule();
+    // Riders of the requests before this turn may have taken them all.
+    if (batch.length === 0) return;
     try {
       const details = await this.client.showCerts(batch.map((entry) => entry.path));
       batch.forEach((entry, index) => entry.resolve(details[index]));

@@ -1,5 +1,5 @@
 import { PassThrough, type Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ContainerNotRunningError, DockerError, RuntimeTimeoutError } from '../../errors.js';
 import type { RuntimeAddress } from '../../haproxy/runtime-address.js';
 
@@ -43,18 +43,17 @@ export interface EventSubscription {
  * allow-list"): list and inspect containers, events, exec, kill. Errors carry the container and the cause.
  */
 export class DockerApi {
-  private readonly docker: Docker;
+  private client: Promise<Docker> | undefined;
   readonly endpoint: string;
 
-  constructor(endpoint: RuntimeAddress) {
-    this.docker = endpoint.kind === 'unix' ? new Docker({ socketPath: endpoint.path }) : new Docker({ host: endpoint.host, port: endpoint.port, protocol: 'http' });
-    this.endpoint = endpoint.kind === 'unix' ? `unix:${endpoint.path}` : `tcp:${endpoint.host}:${endpoint.port}`;
+  constructor(private readonly address: RuntimeAddress) {
+    this.endpoint = address.kind === 'unix' ? `unix:${address.path}` : `tcp:${address.host}:${address.port}`;
   }
 
   /** Running containers carrying a label (`key` or `key=value`). */
   async listByLabel(label: string): Promise<ContainerInfo[]> {
-    const found = await this.call(`list containers labelled ${label}`, {}, () =>
-      this.docker.listContainers({ filters: { label: [label], status: ['running'] } }),
+    const found = await this.call(`list containers labelled ${label}`, {}, (docker) =>
+      docker.listContainers({ filters: { label: [label], status: ['running'] } }),
     );
     // A container removed between the list and its inspect is simply not a target any more.
     const infos = await Promise.all(found.map((entry) => this.inspect(entry.Id).catch(() => undefined)));
@@ -63,7 +62,7 @@ export class DockerApi {
 
   /** @throws DockerError with code DOCKER_FAILED when there is no such container or Docker cannot be asked. */
   async inspect(nameOrId: string): Promise<ContainerInfo> {
-    const info = await this.call(`inspect container ${nameOrId}`, { container: nameOrId }, () => this.docker.getContainer(nameOrId).inspect());
+    const info = await this.call(`inspect container ${nameOrId}`, { container: nameOrId }, (docker) => docker.getContainer(nameOrId).inspect());
     const addresses: Record<string, string> = {};
     for (const [network, settings] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
       if (settings?.IPAddress) addresses[network] = settings.IPAddress;
@@ -142,18 +141,18 @@ export class DockerApi {
   // container"): the hijacked stream is demultiplexed into two.
   private async startExec(containerId: string, command: readonly string[]) {
     const subject = { container: containerId };
-    const exec = await this.call(`exec ${command[0] ?? ''} in ${containerId}`, subject, () =>
-      this.docker.getContainer(containerId).exec({ Cmd: [...command], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false }),
+    const exec = await this.call(`exec ${command[0] ?? ''} in ${containerId}`, subject, (docker) =>
+      docker.getContainer(containerId).exec({ Cmd: [...command], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false }),
     );
     const stream = (await this.call(`start exec in ${containerId}`, subject, () => exec.start({ hijack: true, stdin: true }))) as Duplex;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
+    (await this.docker()).modem.demuxStream(stream, stdout, stderr);
     return { exec, stream, stdout, stderr };
   }
 
   async kill(containerId: string, signal: string): Promise<void> {
-    await this.call(`send ${signal} to container ${containerId}`, { container: containerId }, () => this.docker.getContainer(containerId).kill({ signal }));
+    await this.call(`send ${signal} to container ${containerId}`, { container: containerId }, (docker) => docker.getContainer(containerId).kill({ signal }));
   }
 
   /**
@@ -161,8 +160,8 @@ export class DockerApi {
    * caller decides when to subscribe again (and should then resync, since events were missed).
    */
   async subscribe(onEvent: (event: ContainerEvent) => void, onError: (error: Error) => void): Promise<EventSubscription> {
-    const stream = (await this.call('subscribe to container events', {}, () =>
-      this.docker.getEvents({ filters: { type: ['container'], event: ['start', 'die', 'kill', 'restart', 'destroy'] } }),
+    const stream = (await this.call('subscribe to container events', {}, (docker) =>
+      docker.getEvents({ filters: { type: ['container'], event: ['start', 'die', 'kill', 'restart', 'destroy'] } }),
     )) as NodeJS.ReadableStream & { destroy(): void };
     let buffer = '';
     let closed = false;
@@ -197,9 +196,18 @@ export class DockerApi {
     };
   }
 
-  private async call<T>(what: string, subject: Record<string, string>, request: () => Promise<T>): Promise<T> {
+  // Loaded at the first request: dockerode and what it requires took a tenth of a second to load, paid by every
+  // `hotcert sync` and `hotcert status` on a host without containers.
+  private docker(): Promise<Docker> {
+    const address = this.address;
+    return (this.client ??= import('dockerode').then(({ default: Docker }) =>
+      address.kind === 'unix' ? new Docker({ socketPath: address.path }) : new Docker({ host: address.host, port: address.port, protocol: 'http' }),
+    ));
+  }
+
+  private async call<T>(what: string, subject: Record<string, string>, request: (docker: Docker) => Promise<T>): Promise<T> {
     try {
-      return await request();
+      return await request(await this.docker());
     } catch (error) {
       throw new DockerError(`Docker API ${this.endpoint}: cannot ${what}: ${describeDockerFailure(error)}`, subject, { cause: error });
     }

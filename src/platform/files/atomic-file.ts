@@ -28,6 +28,8 @@ export interface FileOwnership {
   readonly mode: number;
   readonly uid?: number;
   readonly gid?: number;
+  /** The process's umask, when known: a mode it clears no bit of needs no chmod after open(2). */
+  readonly umask?: number;
 }
 
 export interface WriteOptions extends FileOwnership {
@@ -47,8 +49,8 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
     const handle = await open(temp, 'wx', ownership.mode);
     try {
       await handle.writeFile(content);
-      // open() applies the umask; chmod sets exactly the configured mode.
-      await handle.chmod(ownership.mode);
+      // open() applies the umask; chmod sets exactly the configured mode when the umask took bits from it.
+      if (ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0) await handle.chmod(ownership.mode);
       if (ownership.uid !== undefined || ownership.gid !== undefined) {
         await handle.chown(ownership.uid ?? -1, ownership.gid ?? -1);
       }

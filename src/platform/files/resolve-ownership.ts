@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import type { FileOwnership } from './atomic-file.js';
@@ -14,7 +15,19 @@ export async function resolveOwnership(bundles: {
 }): Promise<FileOwnership> {
   const uid = await resolveId(bundles.owner, '/etc/passwd', 'bundles.owner', 'user');
   const gid = await resolveId(bundles.group, '/etc/group', 'bundles.group', 'group');
-  return { mode: bundles.mode, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) };
+  const umask = processUmask();
+  return { mode: bundles.mode, ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }), ...(umask === undefined ? {} : { umask }) };
+}
+
+// Linux reports it in /proc/self/status (since 4.7); process.umask() reads it by setting it twice, racing other
+// threads (Node's DEP0139).
+function processUmask(): number | undefined {
+  try {
+    const match = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? parseInt(match[1] as string, 8) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function resolveId(value: string | number | undefined, database: string, key: string, kind: string): Promise<number | undefined> {

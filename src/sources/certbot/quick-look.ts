@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromPem } from '../../core/bundle.js';
+import { identityOfBlocks } from '../../core/cert-identity.js';
 import type { ChainCertificateCache } from '../../core/certificate-gate.js';
 import { pemBlocks } from '../../core/pem.js';
 import { readRegularFile } from '../../platform/files/read-regular-file.js';
@@ -26,15 +26,8 @@ export function quickLook(letsencryptDir: string, name: string, chainCache: Chai
     const fullchain = readRegularFile(join(liveDir, 'fullchain.pem'));
     const privkey = readRegularFile(join(liveDir, 'privkey.pem'));
     if (fullchain.kind !== 'read' || privkey.kind !== 'read') return undefined;
-    const [leaf, ...chain] = pemBlocks(fullchain.content);
-    if (leaf?.type !== 'CERTIFICATE') return undefined;
-    const links = chain.map((block) => chainCache.link(block.text));
-    if (links.some((link) => link === undefined)) return undefined;
-    const der = Buffer.from(leaf.text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-    return {
-      bundle: bundleFromPem(fullchain.content, privkey.content),
-      identity: { leafSha1: createHash('sha1').update(der).digest('hex').toUpperCase(), chain: links as string[] },
-    };
+    const identity = identityOfBlocks(pemBlocks(fullchain.content), chainCache);
+    return identity && { bundle: bundleFromPem(fullchain.content, privkey.content), identity };
   } catch {
     // Whatever failed here (a missing link, an unreadable file) the full assessment reads again and reports.
     return undefined;

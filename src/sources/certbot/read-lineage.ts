@@ -42,7 +42,8 @@ function readLinkedFile(liveDir: string, file: LineageFile, root: string): RawLi
   let resolved: string;
   try {
     // realpath also follows a privkeyN.pem that is itself a link inside archive/ (older --reuse-key lineages).
-    resolved = realpathSync(path);
+    // The native one is one realpath(3) call; the JS one lstats every component of the path.
+    resolved = realpathSync.native(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { state: 'dangling', linkTarget };

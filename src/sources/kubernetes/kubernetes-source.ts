@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { bundleFromBlocks } from '../../core/bundle.js';
+import { identityOfBlocks } from '../../core/cert-identity.js';
 import { ChainCertificateCache, type GatePolicy } from '../../core/certificate-gate.js';
 import { certificateNameProblem } from '../../core/certificate-name.js';
 import type { SourceFacts } from '../../core/facts.js';
@@ -69,16 +69,11 @@ export class KubernetesSource implements CertificateSource {
     const crt = readRegularFile(join(dir, 'tls.crt'));
     const key = readRegularFile(join(dir, 'tls.key'));
     if (crt.kind !== 'read' || key.kind !== 'read') return undefined;
-    const [leaf, ...chain] = pemBlocks(crt.content).filter((block) => block.type === 'CERTIFICATE');
+    const blocks = pemBlocks(crt.content).filter((block) => block.type === 'CERTIFICATE');
     const keyBlock = pemBlocks(key.content).find((block) => block.type.endsWith('PRIVATE KEY'));
-    if (!leaf || !keyBlock) return undefined;
-    const links = chain.map((block) => this.chainCache.link(block.text));
-    if (links.some((link) => link === undefined)) return undefined;
-    const der = Buffer.from(leaf.text.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-    return {
-      bundle: bundleFromBlocks([leaf.text, ...chain.map((block) => block.text)], keyBlock.text),
-      identity: { leafSha1: createHash('sha1').update(der).digest('hex').toUpperCase(), chain: links as string[] },
-    };
+    const identity = identityOfBlocks(blocks, this.chainCache);
+    if (!identity || !keyBlock) return undefined;
+    return { bundle: bundleFromBlocks(blocks.map((block) => block.text), keyBlock.text), identity };
   }
 
   watcher(handlers: SourceWatchHandlers): SourceWatcher {
