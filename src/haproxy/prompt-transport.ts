@@ -12,8 +12,8 @@ const IDLE_RETRY_MS = 1000;
 /**
  * One long-lived runtime API connection in `prompt` mode, for a target's serial slot: HAProxy answers each command
  * and then prints `> `, so commands follow one another on one connection without HAProxy accepting a new one each
- * time. Each command is written only once the previous prompt arrived (no pipelining: management.txt warns that
- * commands are read from the buffer as it fills).
+ * time. A batch of commands goes in one write, each line (and payload) whole, and HAProxy answers each in turn
+ * with its own prompt; the next batch is written once the last prompt of the one before arrived.
  *
  * Two HAProxy behaviours shape it:
  * - `stats timeout` closes an idle connection: a closed session is reopened on the next request.
