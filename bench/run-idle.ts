@@ -1,10 +1,11 @@
 /**
  * What `hotcert run` costs while nothing changes, watching N lineages that are all in sync on a real HAProxy:
  * ready time (start → first full sync attempted), RSS, and CPU over an idle window that starts a minute after ready
- * (target checks every 5 s included, the hourly rescan not: its cost is a no-op sync, measured by bench:sync).
+ * (target checks every 5 s included, the hourly rescan not: its cost is a no-op sync, measured by bench:sync), and
+ * the inotify watches it holds (what counts against fs.inotify.max_user_watches).
  * Usage: npm run bench:idle -- [N ...]   (default: 1000 10000; idle window: HOTCERT_BENCH_IDLE_S, default 120)
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
@@ -29,6 +30,18 @@ async function memoryMb(pid: number): Promise<{ rss: number; peak: number }> {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** The inotify watches a process holds: one `inotify wd:` line per watch in the fdinfo of its inotify descriptors. */
+async function inotifyWatches(pid: number): Promise<number> {
+  let watches = 0;
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (target !== 'anon_inode:inotify') continue;
+    const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    watches += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
+  }
+  return watches;
+}
+
 async function measure(n: number, idleSeconds: number) {
   const temp = await makeTempDir(`bench-idle-${n}`);
   let haproxy: TestHaproxy | undefined;
@@ -49,6 +62,7 @@ async function measure(n: number, idleSeconds: number) {
     await waitFor(() => daemon.output().includes('hotcert running'), { timeoutMs: 300_000, intervalMs: 10, what: 'hotcert to be ready' });
     const readyS = (Date.now() - startedAt) / 1000;
     const atReady = await memoryMb(daemon.pid);
+    const watches = await inotifyWatches(daemon.pid);
     // The first full sync leaves garbage that V8 collects over the next minute: measure the steady state after it.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_S * 1000));
     const cpuBefore = await processCpuSeconds(daemon.pid);
@@ -56,7 +70,7 @@ async function measure(n: number, idleSeconds: number) {
     const cpuIdle = (await processCpuSeconds(daemon.pid)) - cpuBefore;
     const afterIdle = await memoryMb(daemon.pid);
     await daemon.stop('SIGTERM');
-    return { n, readyS, rssReady: atReady.rss, rssIdle: afterIdle.rss, peak: afterIdle.peak, cpuPerHour: (cpuIdle / idleSeconds) * 3600, idleSeconds };
+    return { n, watches, readyS, rssReady: atReady.rss, rssIdle: afterIdle.rss, peak: afterIdle.peak, cpuPerHour: (cpuIdle / idleSeconds) * 3600, idleSeconds };
   } finally {
     await haproxy?.stop();
     await temp.remove();
@@ -70,10 +84,10 @@ async function main(): Promise<void> {
   for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(await measure(n, idleSeconds));
   console.log('hotcert run while idle (all lineages in sync, target checks every 5 s), haproxy 2.6, Node 20, 2 cores');
   console.log('');
-  console.log(`| lineages | ready s | RSS at ready MB | RSS after idle MB | peak RSS MB | idle CPU-s per hour | idle window s (after ${SETTLE_S} s) |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| lineages | inotify watches | ready s | RSS at ready MB | RSS after idle MB | peak RSS MB | idle CPU-s per hour | idle window s (after ${SETTLE_S} s) |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
-    console.log(`| ${row.n} | ${row.readyS.toFixed(2)} | ${row.rssReady.toFixed(0)} | ${row.rssIdle.toFixed(0)} | ${row.peak.toFixed(0)} | ${row.cpuPerHour.toFixed(2)} | ${row.idleSeconds} |`);
+    console.log(`| ${row.n} | ${row.watches} | ${row.readyS.toFixed(2)} | ${row.rssReady.toFixed(0)} | ${row.rssIdle.toFixed(0)} | ${row.peak.toFixed(0)} | ${row.cpuPerHour.toFixed(2)} | ${row.idleSeconds} |`);
   }
   console.log('');
   console.log('Targets at 10000: under 150 MB RSS, ready under 5 s, under 1 CPU-second per idle hour. The hourly rescan costs a no-op sync (bench:sync).');
