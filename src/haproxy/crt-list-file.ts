@@ -29,10 +29,20 @@ function crtListEntryPath(text: string): string | undefined {
 
 /** A crt-list file as lines, indexed by path, so that lookups and edits do not scan the whole file. */
 export class CrtListText {
-  private readonly byPath = new Map<string, number[]>();
+  private readonly byPath: Map<string, number[]>;
 
-  constructor(readonly lines: (string | undefined)[]) {
-    lines.forEach((line, index) => this.indexLine(line, index));
+  private constructor(
+    readonly lines: (string | undefined)[],
+    index?: ReadonlyMap<string, number[]>,
+  ) {
+    // An index handed over is copied, not shared: edits replace a path's array, never change one in place.
+    this.byPath = new Map(index);
+    if (!index) lines.forEach((line, at) => this.indexLine(line, at));
+  }
+
+  /** A copy to edit; this one stays as it is (the file as on disk) until the copy is written. */
+  clone(): CrtListText {
+    return new CrtListText([...this.lines], this.byPath);
   }
 
   static parse(text: string): CrtListText {

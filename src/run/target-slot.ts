@@ -61,8 +61,10 @@ export class TargetSlot {
     return this.target.name;
   }
 
-  /** Every runtime command of a target runs here: HAProxy 2.6 takes its certificate lock for `show ssl cert` too. */
-  /** @param begins the set the turn begins with, or 'reads' for a turn that only reads (`show ssl cert`). */
+  /**
+   * Every runtime command of a target runs here: HAProxy 2.6 takes its certificate lock for `show ssl cert` too.
+   * @param begins the set the turn begins with, or 'reads' for a turn that only reads (`show ssl cert`).
+   */
   inSlot<T>(work: () => Promise<T>, begins?: Opening | 'reads'): Promise<T> {
     this.turns.push(begins);
     return this.queue.add(() => {
