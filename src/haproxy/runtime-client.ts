@@ -39,17 +39,57 @@ export interface SetResult {
   readonly pending: CertStoreDetails | undefined;
 }
 
-export type SetAnswer = { readonly kind: 'answered'; readonly result: SetResult } | { readonly kind: 'failed'; readonly error: Error };
+/** A set's outcome; `store` says what the `new ssl cert` sent before it did, when one was. */
+export type SetAnswer =
+  | { readonly kind: 'answered'; readonly result: SetResult; readonly store?: 'created' | 'exists' }
+  | { readonly kind: 'failed'; readonly error: Error; readonly store?: 'created' | 'exists' };
 
-/** A set to send ahead, with another deploy's commit; `answer` is what came of it. */
+/**
+ * A set to send ahead, with another deploy's commit; `answer` is what came of it. `opens`: 'store' sends
+ * `new ssl cert` first (a first issuance), 'transaction' only the set.
+ */
 export interface SentAhead {
   readonly path: string;
   readonly bundle: string;
+  readonly opens: 'store' | 'transaction';
   answer: SetAnswer | undefined;
+}
+
+/** A crt-list line to add in the commit's write, once the commit made the store it names non-empty. */
+export interface ListedWithCommit {
+  readonly list: string;
+  readonly line: string;
+}
+
+/**
+ * What came of a line sent with a commit: added; refused by HAProxy; or not tried (HAProxy's certificate lock was
+ * held by another session: add it on its own).
+ */
+export type ListedOutcome = { readonly kind: 'added' } | { readonly kind: 'refused'; readonly error: RuntimeCommandError } | { readonly kind: 'not-tried' };
+
+export interface CommitExtras {
+  /** Paths whose `show ssl cert` rides along (reads other deploys wait for). */
+  readonly riders?: readonly string[];
+  readonly listLine?: ListedWithCommit;
+  readonly ahead?: SentAhead;
+}
+
+export interface CommitResult {
+  /** The store afterwards (after the line, when one was sent). */
+  readonly details: CertStoreDetails | undefined;
+  /** Whether a transaction is open right after the commit; undefined when the probe's reply was not understood. */
+  readonly openTransaction: string | null | undefined;
+  /** Each rider's store: 'unanswered' when the reply is not a store's details or "not found". */
+  readonly shown: (CertStoreDetails | undefined | 'unanswered')[];
+  readonly listed?: ListedOutcome;
 }
 
 function setAndShowRequests(path: string, bundle: string): RuntimeRequest[] {
   return [{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }];
+}
+
+function aheadRequests(ahead: SentAhead): RuntimeRequest[] {
+  return [...(ahead.opens === 'store' ? [{ line: `new ssl cert ${safe(ahead.path)}` }] : []), ...setAndShowRequests(ahead.path, ahead.bundle)];
 }
 
 /**
@@ -160,22 +200,21 @@ export class RuntimeClient {
   }
 
   /**
-   * `commit ssl cert` and, in the same round trip, `show ssl cert` of the result, the transaction probe (whether a
-   * transaction is open right after the commit; undefined when its reply was not understood), `show ssl cert` of
-   * each rider path (reads other deploys wait for: 'unanswered' when the reply is not a store's details or "not
-   * found"), and the next deploy's set sent ahead (its answer is put on `ahead`, whatever the commit's outcome).
+   * `commit ssl cert` and, in the same round trip: the line for the store (`add ssl crt-list`, for a store made
+   * empty in this deploy: HAProxy refuses to list an empty store, "certificate '…' is empty!", so a commit that did
+   * not apply cannot get a line listed), `show ssl cert` of the result, the transaction probe, `show ssl cert` of
+   * each rider, and the next deploy's set sent ahead (its answer is put on `ahead`, whatever the commit's outcome).
+   * @throws the commit's refusal, or a transport error (then nothing is known of any of it).
    */
-  async commitCertAndShow(
-    path: string,
-    riders: readonly string[] = [],
-    ahead?: SentAhead,
-  ): Promise<{ details: CertStoreDetails | undefined; openTransaction: string | null | undefined; shown: (CertStoreDetails | undefined | 'unanswered')[] }> {
+  async commitCertAndShow(path: string, extras: CommitExtras = {}): Promise<CommitResult> {
+    const { riders = [], listLine, ahead } = extras;
     const requests = [
       { line: `commit ssl cert ${safe(path)}` },
+      ...(listLine ? [{ line: `add ssl crt-list ${safe(listLine.list)}`, payload: listLine.line }] : []),
       { line: `show ssl cert ${safe(path)}` },
       { line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` },
       ...riders.map((rider) => ({ line: `show ssl cert ${safe(rider)}` })),
-      ...(ahead ? setAndShowRequests(ahead.path, ahead.bundle) : []),
+      ...(ahead ? aheadRequests(ahead) : []),
     ];
     let replies: string[];
     try {
@@ -185,14 +224,20 @@ export class RuntimeClient {
       if (ahead) ahead.answer = { kind: 'failed', error: error as Error };
       throw error;
     }
-    const [commit = '', show = '', probe = ''] = replies;
-    if (ahead) ahead.answer = this.setAnswer(ahead.path, replies.slice(3 + riders.length));
+    const [commit = ''] = replies;
+    const added = listLine ? (replies[1] ?? '') : undefined;
+    const [show = '', probe = '', ...rest] = replies.slice(listLine ? 2 : 1);
+    if (ahead) ahead.answer = this.aheadAnswer(ahead, rest.slice(riders.length));
     if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
     const shown = riders.map((_, index) => {
-      const reply = replies[3 + index];
+      const reply = rest[index];
       return reply === undefined || refusalOf(reply) || reply.includes(LOCKED_REPLY) ? 'unanswered' : parseCertStoreDetails(reply);
     });
-    return { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe), shown };
+    const result = { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe), shown };
+    if (added === undefined || !listLine) return result;
+    if (isAddCrtListSuccess(added)) return { ...result, listed: { kind: 'added' } };
+    if (added.includes(LOCKED_REPLY)) return { ...result, listed: { kind: 'not-tried' } };
+    return { ...result, listed: { kind: 'refused', error: this.refused('add ssl crt-list', added, listLine.list) } };
   }
 
   async newCert(path: string): Promise<'created' | 'exists'> {
@@ -254,6 +299,14 @@ export class RuntimeClient {
     return { kind: 'answered', result: { opened, pending: parseCertStoreDetails(show) } };
   }
 
+  private aheadAnswer(ahead: SentAhead, replies: readonly string[]): SetAnswer {
+    if (ahead.opens === 'transaction') return this.setAnswer(ahead.path, replies);
+    const [made = '', ...rest] = replies;
+    const store = isNewCertReply(made, ahead.path);
+    if (!store) return { kind: 'failed', error: this.refused('new ssl cert', made, ahead.path) };
+    return { ...this.setAnswer(ahead.path, rest), store };
+  }
+
   private setFailure(path: string, bundle: string, error: unknown): Error {
     const bytes = Buffer.byteLength(`set ssl cert ${path} <<\n${bundle}\n`);
     // HAProxy 3.4 says why before it closes ("The payload is too big. Please change 'tune.cli.max-payload-size'…").
@@ -276,7 +329,6 @@ export class RuntimeClient {
     return result;
   }
 
-  /** Adds one line (`<path> [options] filters`) to a crt-list HAProxy loaded. */
   /** `add ssl crt-list` and, in the same write, `show ssl cert` of the store the line names: what it serves now. */
   async addCrtListLineAndShow(list: string, line: string, path: string): Promise<CertStoreDetails | undefined> {
     const [added = '', show = ''] = await this.sendBatch([{ line: `add ssl crt-list ${safe(list)}`, payload: line }, { line: `show ssl cert ${safe(path)}` }], 'when-first-locked');
@@ -284,6 +336,7 @@ export class RuntimeClient {
     return parseCertStoreDetails(show);
   }
 
+  /** Adds one line (`<path> [options] filters`) to a crt-list HAProxy loaded. */
   async addCrtListLine(list: string, line: string): Promise<void> {
     const reply = await this.send({ line: `add ssl crt-list ${safe(list)}`, payload: line });
     if (!isAddCrtListSuccess(reply)) throw this.refused('add ssl crt-list', reply, list);

@@ -47,6 +47,10 @@ export interface StepContext {
   stepsAfterSwap?: readonly Step[];
   /** The swap makes its store first (`new ssl cert` in the same write as the set). */
   storeWithSet?: boolean;
+  /** The step after the swap adds the store's line: it may go in the commit's write (see commitCertAndShow). */
+  lineWithCommit?: boolean;
+  /** The commit's write carried the store's line, and HAProxy added it. */
+  listedWithCommit?: boolean;
 }
 
 /** Runs the steps in order, each run of runtime steps in one turn of the target's slot; stops at the first that does not end done. */
@@ -58,8 +62,7 @@ export async function applySteps(steps: readonly Step[], context: StepContext): 
     const group = steps.slice(index, end);
     let result: StepResult;
     if (runtime) {
-      const certificate = context.certificate;
-      context.opening = group[0] === 'swap' && certificate ? new Opening(context.line.path, certificate.bundle) : undefined;
+      context.opening = openingOf(group, context);
       context.stepsAfterSwap = group.slice(group.indexOf('swap') + 1);
       result = await context.slot.inSlot(() => runGroup(group, context), context.opening);
     } else {
@@ -71,17 +74,29 @@ export async function applySteps(steps: readonly Step[], context: StepContext): 
   return { kind: 'done' };
 }
 
+/** The set a runtime turn begins with, for the turn before it to send ahead. */
+function openingOf(group: readonly Step[], context: StepContext): Opening | undefined {
+  const certificate = context.certificate;
+  if (!certificate) return undefined;
+  if (group[0] === 'swap') return new Opening(context.line.path, certificate.bundle, 'transaction');
+  if (group[0] === 'new-store' && group[1] === 'swap') return new Opening(context.line.path, certificate.bundle, 'store');
+  return undefined;
+}
+
 function isRuntimeStep(step: Step): boolean {
   return RUNTIME_CHANGES.has(step) || step === 'verify' || step === 'delete-store' || step === 'remove-runtime-lines';
 }
 
 async function runGroup(steps: readonly Step[], context: StepContext): Promise<StepResult> {
   for (const [index, step] of steps.entries()) {
-    // A new store goes in the same write as its first set when that set is of a size the target took before.
-    if (step === 'new-store' && steps[index + 1] === 'swap' && context.certificate && setCommandBytes(context.line.path, context.certificate.bundle) <= context.slot.largestSetBytes) {
+    // A new store goes in the same write as its first set (sent ahead, or in this turn) when that set is of a size
+    // the target took before.
+    if (step === 'new-store' && steps[index + 1] === 'swap' && context.certificate && (context.opening?.answer !== undefined || setCommandBytes(context.line.path, context.certificate.bundle) <= context.slot.largestSetBytes)) {
       context.storeWithSet = true;
       continue;
     }
+    if (step === 'swap' && steps[index + 1] === 'add-runtime-line') context.lineWithCommit = true;
+    if (step === 'add-runtime-line' && context.listedWithCommit) continue;
     let result: StepResult;
     try {
       result = await runStep(step, context);
@@ -181,6 +196,7 @@ async function swap(context: StepContext): Promise<StepResult> {
   const subject = { target: slot.name, lineage: context.name, file: path };
   const ahead = context.opening?.answer;
   context.opening = undefined;
+  if (ahead?.store) context.createdStore = ahead.store === 'created';
   let set;
   if (ahead?.kind === 'answered') {
     set = ahead.result;
@@ -196,7 +212,8 @@ async function swap(context: StepContext): Promise<StepResult> {
         // Until HAProxy says otherwise the store is taken as made here: it did not exist when the facts were read.
         context.createdStore = true;
         const made = await slot.client.newCertAndSet(path, certificate.bundle);
-        context.createdStore = made.created;
+        // A `new ssl cert` sent ahead may have made it already.
+        context.createdStore = made.created || ahead?.store === 'created';
         set = made;
       } else {
         set = await slot.client.setCertAndShowTransaction(path, certificate.bundle);
@@ -221,11 +238,16 @@ async function swap(context: StepContext): Promise<StepResult> {
   }
   slot.largestSetBytes = Math.max(slot.largestSetBytes, setCommandBytes(path, certificate.bundle));
   let committed;
-  // Deploys waiting for what this target serves get it with the commit, and the next turn's set goes ahead.
+  // A store made empty in this deploy gets its line in the commit's write: HAProxy lists it only if the commit applied.
+  const listLine = context.lineWithCommit && context.createdStore ? { list: slot.target.crtList, line: formatCrtListLine(line) } : undefined;
+  context.lineWithCommit = false;
+  // Deploys waiting for what this target serves get it with the commit, and the next turn's set goes ahead when
+  // nothing after the commit touches a store.
   const riders = slot.served.takeRiders();
-  const next = (context.stepsAfterSwap ?? []).every((step) => step === 'verify') ? slot.nextOpening((opening) => setCommandBytes(opening.path, opening.bundle)) : undefined;
+  const ridesAlong = (step: Step): boolean => step === 'verify' || (step === 'add-runtime-line' && listLine !== undefined);
+  const next = (context.stepsAfterSwap ?? []).every(ridesAlong) ? slot.nextOpening((opening) => setCommandBytes(opening.path, opening.bundle)) : undefined;
   try {
-    committed = await slot.client.commitCertAndShow(path, riders.paths, next);
+    committed = await slot.client.commitCertAndShow(path, { riders: riders.paths, ...(listLine ? { listLine } : {}), ...(next ? { ahead: next } : {}) });
     riders.settle(committed.shown);
   } catch (error) {
     riders.settle(riders.paths.map(() => 'unanswered'));
@@ -237,6 +259,9 @@ async function swap(context: StepContext): Promise<StepResult> {
   }
   if (committed.openTransaction === null) slot.guard.noteClear();
   context.afterSwap = committed.details;
+  if (committed.listed?.kind === 'added') context.listedWithCommit = true;
+  // HAProxy refused the line for this certificate: a refusal, as `add ssl crt-list` on its own would be.
+  if (committed.listed?.kind === 'refused') throw committed.listed.error;
   return done();
 }
 

@@ -12,13 +12,15 @@ import { ServedStateLoader } from './served-state-loader.js';
 /**
  * The `set ssl cert` a queued turn of the slot begins with. The turn before it sends it ahead, in the same write as
  * its own commit: HAProxy answers in order, so the set is parsed while hotcert reads the commit's reply, and each
- * certificate costs one round trip instead of two. The turn then checks what the transaction holds as always.
+ * certificate costs one round trip instead of two. The turn then checks what the transaction holds as always. A first
+ * issuance's turn begins with `new ssl cert`, sent ahead with its set.
  */
 export class Opening implements SentAhead {
   answer: SetAnswer | undefined;
   constructor(
     readonly path: string,
     readonly bundle: string,
+    readonly opens: 'store' | 'transaction',
   ) {}
 }
 

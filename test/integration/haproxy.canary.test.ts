@@ -66,6 +66,20 @@ describeEachHaproxy('canary: a real HAProxy from the harness', (version) => {
     }
   });
 
+  // hotcert sends a new store's crt-list line in the same write as its commit, relying on this refusal when the
+  // commit does not apply.
+  it('refuses to list an empty store in a crt-list', async () => {
+    const path = `${haproxy.bundlesDir}/empty-store.pem`;
+    expect(await haproxy.command(`new ssl cert ${path}`)).toContain('New empty certificate store');
+    try {
+      const reply = await haproxy.command(`add ssl crt-list ${haproxy.crtListPath} ${path}`);
+      expect(reply).toContain(`certificate '${path}' is empty!`);
+      expect(await haproxy.command(`show ssl crt-list ${haproxy.crtListPath}`)).not.toContain(path);
+    } finally {
+      await haproxy.command(`del ssl cert ${path}`);
+    }
+  });
+
   it('reloads on SIGUSR2 to the master: a new worker answers, the master stays', async () => {
     const before = await workerPid(haproxy);
     const master = haproxy.process.pid;
