@@ -10,12 +10,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../test/helpers/atomic-writer.js';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
-import { isHaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { makeIssuer, makeSyntheticPems } from '../test/helpers/synthetic-lineages.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { benchHaproxySeries } from './lib/bench-haproxy.js';
 import { percentile } from './lib/stats.js';
 
 const TICKS_PER_SECOND = 100;
@@ -35,7 +35,6 @@ async function rssMb(pid: number): Promise<{ rss: number; peak: number }> {
 
 async function measure(n: number, idleSeconds: number, rotations: number) {
   const temp = await makeTempDir(`bench-kubernetes-${n}`);
-  const series = process.env.HOTCERT_TEST_HAPROXY?.split(',')[0] ?? '2.6';
   let haproxy: TestHaproxy | undefined;
   try {
     const issuer = await makeIssuer();
@@ -48,7 +47,7 @@ async function measure(n: number, idleSeconds: number, rotations: number) {
     const payload = (): Record<string, string> => Object.fromEntries([...secrets].flatMap(([name, pair]) => [[`${name}/tls.crt`, pair.crt], [`${name}/tls.key`, pair.key]]));
     const projected = join(temp.path, 'projected');
     await writeAtomically(projected, payload());
-    haproxy = await startHaproxy({ version: isHaproxyVersion(series) ? series : '2.6', strictSni: true });
+    haproxy = await startHaproxy({ version: benchHaproxySeries(), strictSni: true });
     const config = join(temp.path, 'hotcert.yaml');
     await writeFile(config, [`kubernetes: { secretDirs: [${projected}] }`, `bundles: { dir: ${haproxy.bundlesDir} }`, `crtList: { file: ${haproxy.crtListPath} }`, `state: { file: ${join(temp.path, 'state.json')} }`, 'targets:', `  - { name: pod, runtime: "unix:${haproxy.socketPath}" }`, ''].join('\n'));
     process.stderr.write(`N=${n}: adding ${n} Secrets with hotcert sync…\n`);

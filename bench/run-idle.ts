@@ -3,11 +3,12 @@
  * ready time (start → first full sync attempted), RSS, and CPU over an idle window that starts a minute after ready
  * (target checks every 5 s included, the hourly rescan not: its cost is a no-op sync, measured by bench:sync), and
  * the inotify watches it holds (what counts against fs.inotify.max_user_watches).
- * Usage: npm run bench:idle -- [N ...]   (default: 1000 10000; idle window: HOTCERT_BENCH_IDLE_S, default 120)
+ * Usage: npm run bench:idle -- [N ...]   (default: 1000 10000; idle window: HOTCERT_BENCH_IDLE_S, default 120; HOTCERT_TEST_HAPROXY picks the series, default 2.6)
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { benchHaproxySeries } from './lib/bench-haproxy.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
@@ -51,7 +52,7 @@ async function measure(n: number, idleSeconds: number) {
     const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
     process.stderr.write(`N=${n}: generating lineages, adding them with hotcert sync…\n`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
-    haproxy = await startHaproxy();
+    haproxy = await startHaproxy({ version: benchHaproxySeries() });
     const config = await writeHotcertConfig(temp.path, { letsencryptDir: letsencrypt, haproxy, extraLines: [`state: { file: ${join(temp.path, 'state.json')} }`] });
     const added = await runHotcert(['sync', '--config', config]);
     if (added.code !== 0) throw new Error(`sync failed: ${added.stderr.slice(-500)}`);
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   const idleSeconds = Number(process.env.HOTCERT_BENCH_IDLE_S ?? 120);
   const rows = [];
   for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(await measure(n, idleSeconds));
-  console.log('hotcert run while idle (all lineages in sync, target checks every 5 s), haproxy 2.6, Node 20, 2 cores');
+  console.log(`hotcert run while idle (all lineages in sync, target checks every 5 s), HAProxy ${benchHaproxySeries()}, Node ${process.versions.node}, 2 cores`);
   console.log('');
   console.log(`| lineages | inotify watches | ready s | RSS at ready MB | RSS after idle MB | peak RSS MB | idle CPU-s per hour | idle window s (after ${SETTLE_S} s) |`);
   console.log('|---|---|---|---|---|---|---|---|');

@@ -4,12 +4,13 @@
  * lineages, during a control block of the same length with no change, and during the same number of swaps by a raw
  * client (set + commit only) paced over the same time. Counts failed and wrong-certificate handshakes and compares
  * handshake latency.
- * Usage: npm run bench:swap -- [lineages=1000] [handshakes per second=200]
+ * Usage: npm run bench:swap -- [lineages=1000] [handshakes per second=200]   (HOTCERT_TEST_HAPROXY picks the series, default 2.6)
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
+import { benchHaproxySeries } from './lib/bench-haproxy.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN, runHotcert } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     const issuer = await makeIssuer();
     const names = Array.from({ length: count }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
-    haproxy = await startHaproxy();
+    haproxy = await startHaproxy({ version: benchHaproxySeries() });
     const config = await writeHotcertConfig(temp.path, { letsencryptDir: letsencrypt, haproxy });
     if ((await runHotcert(['sync', '--config', config])).code !== 0) throw new Error('the first sync failed');
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 2));
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
 
     const row = (what: string, result: LoadResult) =>
       `| ${what} | ${result.seconds.toFixed(1)} | ${result.handshakes} | ${result.failed} | ${result.wrong} | ${percentile(result.latenciesMs, 50)} | ${percentile(result.latenciesMs, 99)} | ${Math.round(Math.max(...result.latenciesMs))} |`;
-    console.log(`${count} certificate swaps by hotcert sync${nice ? ` (nice ${nice})` : ''} under ${rate} TLS handshakes/s (loopback, random SNI among the ${count} names), haproxy 2.6, 2 cores`);
+    console.log(`${count} certificate swaps by hotcert sync${nice ? ` (nice ${nice})` : ''} under ${rate} TLS handshakes/s (loopback, random SNI among the ${count} names), HAProxy ${haproxy.version}, 2 cores`);
     console.log(`sync: ${syncSummary.replace(/^.*sync finished: /, '')}`);
     console.log('');
     console.log('| block | s | handshakes | failed | wrong certificate | p50 ms | p99 ms | max ms |');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromPem } from '../../core/bundle.js';
 import { identityOfBlocks } from '../../core/cert-identity.js';
@@ -19,7 +19,10 @@ import { LINEAGE_FILES } from './raw-lineage.js';
 export function quickLook(letsencryptDir: string, name: string, chainCache: ChainCertificateCache): QuickLook | undefined {
   const liveDir = join(letsencryptDir, 'live', name);
   try {
-    if (readdirSync(liveDir).some((entry) => entry.startsWith('previous_'))) return undefined;
+    // Certbot (storage.py, update_all_links_to) creates previous_cert, _privkey, _chain, _fullchain, flips the four
+    // links, then removes the previous links in the same order: previous_fullchain.pem is there from before the
+    // first flip until after the last. One lstat instead of reading the directory (a third of a no-op sync's time).
+    if (lstatSync(join(liveDir, 'previous_fullchain.pem'), { throwIfNoEntry: false })) return undefined;
     const versions = new Set(LINEAGE_FILES.map((file) => /(\d+)\.pem$/.exec(readlinkSync(join(liveDir, `${file}.pem`)))?.[1]));
     if (versions.size !== 1 || versions.has(undefined)) return undefined;
     if (existsSync(join(letsencryptDir, '.certbot.lock'))) return undefined;
