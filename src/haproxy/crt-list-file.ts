@@ -27,22 +27,15 @@ function crtListEntryPath(text: string): string | undefined {
   return trimmed.split(/\s+/)[0];
 }
 
+/** A change to a crt-list: one line for a path (replacing the path's lines), or none. */
+export type CrtListEdit = { readonly kind: 'put'; readonly line: CrtListLine } | { readonly kind: 'remove'; readonly path: string };
+
 /** A crt-list file as lines, indexed by path, so that lookups and edits do not scan the whole file. */
 export class CrtListText {
-  private readonly byPath: Map<string, number[]>;
+  private readonly byPath = new Map<string, number[]>();
 
-  private constructor(
-    readonly lines: (string | undefined)[],
-    index?: ReadonlyMap<string, number[]>,
-  ) {
-    // An index handed over is copied, not shared: edits replace a path's array, never change one in place.
-    this.byPath = new Map(index);
-    if (!index) lines.forEach((line, at) => this.indexLine(line, at));
-  }
-
-  /** A copy to edit; this one stays as it is (the file as on disk) until the copy is written. */
-  clone(): CrtListText {
-    return new CrtListText([...this.lines], this.byPath);
+  private constructor(readonly lines: (string | undefined)[]) {
+    lines.forEach((line, at) => this.indexLine(line, at));
   }
 
   static parse(text: string): CrtListText {
@@ -56,28 +49,54 @@ export class CrtListText {
     return at.some((index) => this.lines[index]?.trim().replace(/\s+/g, ' ') === wantedText) && at.length === 1 ? 'present' : 'differs';
   }
 
-  /** One line for the path, as wanted: the first existing one replaced in place (duplicates dropped), or appended. */
-  put(wanted: CrtListLine): void {
-    const text = formatCrtListLine(wanted);
-    const [first, ...duplicates] = this.byPath.get(wanted.path) ?? [];
-    for (const index of duplicates) this.lines[index] = undefined;
-    if (first === undefined) {
-      this.lines.push(text);
-      this.byPath.set(wanted.path, [this.lines.length - 1]);
-    } else {
-      this.lines[first] = text;
-      this.byPath.set(wanted.path, [first]);
+  /**
+   * The file as it will be after `edits`, this text left as it is (it stays what is on disk until the write is
+   * done). Each path ends with one line where its first line was (duplicates dropped), appended when it had none,
+   * or no line at all.
+   */
+  renderWith(edits: readonly CrtListEdit[]): string {
+    const replaced = new Map<number, string | undefined>();
+    const appended: string[] = [];
+    for (const change of this.changes(edits)) {
+      for (const index of change.duplicates) replaced.set(index, undefined);
+      if (change.first !== undefined) replaced.set(change.first, change.text);
+      else if (change.text !== undefined) appended.push(change.text);
+    }
+    const kept: string[] = [];
+    this.lines.forEach((line, index) => {
+      const text = replaced.has(index) ? replaced.get(index) : line;
+      if (text !== undefined) kept.push(text);
+    });
+    kept.push(...appended);
+    return kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+  }
+
+  /** Makes this text what renderWith(edits) rendered: once that is on disk. */
+  apply(edits: readonly CrtListEdit[]): void {
+    for (const { path, first, duplicates, text } of this.changes(edits)) {
+      for (const index of duplicates) this.lines[index] = undefined;
+      if (first !== undefined) this.lines[first] = text;
+      else if (text !== undefined) this.lines.push(text);
+      if (text === undefined) this.byPath.delete(path);
+      else this.byPath.set(path, [first ?? this.lines.length - 1]);
     }
   }
 
-  remove(path: string): void {
-    for (const index of this.byPath.get(path) ?? []) this.lines[index] = undefined;
-    this.byPath.delete(path);
+  // Per path, its last edit: the line it ends with (undefined: none), where its lines are now.
+  private changes(edits: readonly CrtListEdit[]): { path: string; first: number | undefined; duplicates: number[]; text: string | undefined }[] {
+    const wanted = new Map<string, string | undefined>();
+    for (const edit of edits) {
+      if (edit.kind === 'put') wanted.set(edit.line.path, formatCrtListLine(edit.line));
+      else wanted.set(edit.path, undefined);
+    }
+    return [...wanted].map(([path, text]) => {
+      const [first, ...duplicates] = this.byPath.get(path) ?? [];
+      return { path, first, duplicates, text };
+    });
   }
 
   render(): string {
-    const kept = this.lines.filter((line): line is string => line !== undefined);
-    return kept.length === 0 ? '' : `${kept.join('\n')}\n`;
+    return this.renderWith([]);
   }
 
   private indexLine(line: string | undefined, index: number): void {
@@ -88,4 +107,3 @@ export class CrtListText {
     else this.byPath.set(path, [index]);
   }
 }
-

@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import { readFileIfExists, writeFileAtomic } from '../platform/files/atomic-file.js';
-import { CrtListText, type CrtListLine } from './crt-list-file.js';
+import { CrtListText, type CrtListEdit, type CrtListLine } from './crt-list-file.js';
 
 // Between two rewrites of a busy file: this many times the last rewrite's duration, at most MAX_REWRITE_WAIT_MS.
 const REWRITE_SPACING = 3;
 const MAX_REWRITE_WAIT_MS = 200;
 
 interface PendingEdit {
-  readonly apply: (text: CrtListText) => void;
+  readonly change: CrtListEdit;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -35,17 +35,17 @@ export class CrtListStore {
 
   /** Puts the line for its path into the file (one line a path); resolves once it is on disk. */
   put(line: CrtListLine): Promise<void> {
-    return this.edit((text) => text.put(line));
+    return this.edit({ kind: 'put', line });
   }
 
   /** Takes a path's lines out of the file; resolves once that is on disk. */
   remove(path: string): Promise<void> {
-    return this.edit((text) => text.remove(path));
+    return this.edit({ kind: 'remove', path });
   }
 
-  private edit(apply: (text: CrtListText) => void): Promise<void> {
+  private edit(change: CrtListEdit): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ apply, resolve, reject });
+      this.pending.push({ change, resolve, reject });
       this.writing ??= this.writeQueued().finally(() => {
         this.writing = undefined;
       });
@@ -61,9 +61,12 @@ export class CrtListStore {
       this.pending = [];
       const startedMs = performance.now();
       try {
-        const text = (await this.load()).clone();
-        for (const edit of batch) edit.apply(text);
-        await writeFileAtomic(this.path, text.render(), { mode: this.mode });
+        const text = await this.load();
+        const changes = batch.map((edit) => edit.change);
+        // Rendered without a copy of the file's lines: a burst of adds rewrites a big file hundreds of times, and
+        // copies were most of a 10000-lineage sync's garbage.
+        await writeFileAtomic(this.path, text.renderWith(changes), { mode: this.mode });
+        text.apply(changes);
         this.known = { text, signature: this.signature() };
         for (const edit of batch) edit.resolve();
       } catch (error) {

@@ -58,8 +58,11 @@ describe('certificate replies', () => {
 const crtListLineState = (text: string, line: CrtListLine) => CrtListText.parse(text).state(line);
 const withCrtListLine = (text: string, line: CrtListLine): string => {
   const parsed = CrtListText.parse(text);
-  parsed.put(line);
-  return parsed.render();
+  const rendered = parsed.renderWith([{ kind: 'put', line }]);
+  // What it answers once the edit is on disk is what was rendered.
+  parsed.apply([{ kind: 'put', line }]);
+  expect(parsed.render()).toBe(rendered);
+  return rendered;
 };
 
 describe('crt-list file editing', () => {
@@ -74,8 +77,31 @@ describe('crt-list file editing', () => {
 
   it('removes every line of a path', () => {
     const parsed = CrtListText.parse(`${file}/etc/h/a.pem\n`);
-    parsed.remove('/etc/h/a.pem');
+    expect(parsed.renderWith([{ kind: 'remove', path: '/etc/h/a.pem' }])).toBe('# default first\n/etc/h/default.pem\n\n');
+    expect(parsed.state({ path: '/etc/h/a.pem', sniFilters: [] })).toBe('differs');
+    parsed.apply([{ kind: 'remove', path: '/etc/h/a.pem' }]);
     expect(parsed.render()).toBe('# default first\n/etc/h/default.pem\n\n');
+    expect(parsed.state({ path: '/etc/h/a.pem', sniFilters: [] })).toBe('absent');
+  });
+
+  it('renders a batch of edits as the file would be after each in turn, the last edit of a path winning', () => {
+    const parsed = CrtListText.parse(`${file}/etc/h/a.pem\n/etc/h/c.pem\n`);
+    const edits = [
+      { kind: 'put', line: { path: '/etc/h/b.pem', sniFilters: [] } },
+      { kind: 'remove', path: '/etc/h/c.pem' },
+      { kind: 'put', line: { path: '/etc/h/a.pem', sniFilters: ['x.test'] } },
+      { kind: 'put', line: { path: '/etc/h/d.pem', sniFilters: [] } },
+      { kind: 'remove', path: '/etc/h/d.pem' },
+    ] as const;
+    const expected = '# default first\n/etc/h/default.pem\n\n/etc/h/a.pem x.test\n/etc/h/b.pem\n';
+    expect(parsed.renderWith(edits)).toBe(expected);
+    expect(parsed.render()).toBe(`${file}/etc/h/a.pem\n/etc/h/c.pem\n`);
+    parsed.apply(edits);
+    expect(parsed.render()).toBe(expected);
+    expect(parsed.state({ path: '/etc/h/a.pem', sniFilters: ['x.test'] })).toBe('present');
+    expect(parsed.state({ path: '/etc/h/c.pem', sniFilters: [] })).toBe('absent');
+    expect(parsed.state({ path: '/etc/h/d.pem', sniFilters: [] })).toBe('absent');
+    expect(parsed.renderWith([{ kind: 'put', line: { path: '/etc/h/c.pem', sniFilters: [] } }])).toBe(`${expected}/etc/h/c.pem\n`);
   });
 
   it('appends a new line once and keeps comments, blank lines and other lines', () => {
