@@ -9,7 +9,7 @@ import { SecretInvalidError } from '../../errors.js';
 import { readRegularFile } from '../../platform/files/read-regular-file.js';
 import { HealingWatch } from '../healing-watch.js';
 import type { CertificateSource, QuickLook, RefusedName, SourceListing, SourceWatchHandlers, SourceWatcher, WatchState } from '../source.js';
-import { readSecret } from './read-secret.js';
+import { readSecret, secretContentDigest } from './read-secret.js';
 import { currentPayload, isKubeletEntry, secretLocations, type SecretLocation } from './secret-volumes.js';
 
 export interface KubernetesSourceSettings {
@@ -97,6 +97,8 @@ export class KubernetesSource implements CertificateSource {
 class SecretVolumeWatcher implements SourceWatcher {
   private readonly watch: HealingWatch;
   private signatures: Map<string, string> | undefined;
+  /** Per Secret of a projected volume, the digest of its files as last seen (see onEntry). */
+  private readonly contents = new Map<string, string>();
 
   constructor(
     private readonly settings: KubernetesSourceSettings,
@@ -119,6 +121,9 @@ class SecretVolumeWatcher implements SourceWatcher {
   }
 
   async start(): Promise<void> {
+    for (const location of this.settings.secretDirs.flatMap((dir) => secretLocations(dir))) {
+      if (location.shape === 'projected') this.contents.set(location.name, secretContentDigest(location));
+    }
     this.watch.start();
   }
 
@@ -128,8 +133,18 @@ class SecretVolumeWatcher implements SourceWatcher {
 
   private onEntry(dir: string, entry: string): void {
     if (entry === '..data') {
-      // A projected volume's swap may change any of its Secrets; a volume of its own names one.
-      for (const location of this.locationsIn(dir)) this.handlers.onChange(location.name);
+      // A volume of its own names one Secret. A projected volume's swap writes every one of its Secrets again
+      // (kubelet's AtomicWriter writes the whole payload into a new directory), whichever changed: only those whose
+      // files differ from the last swap go to the engine, not a thousand no-op deploys in front of the one that
+      // matters. The start's full sync and the periodic rescan look at all of them anyway.
+      for (const location of this.locationsIn(dir)) {
+        if (location.shape === 'projected') {
+          const digest = secretContentDigest(location);
+          if (this.contents.get(location.name) === digest) continue;
+          this.contents.set(location.name, digest);
+        }
+        this.handlers.onChange(location.name);
+      }
       return;
     }
     if (isKubeletEntry(entry)) return;

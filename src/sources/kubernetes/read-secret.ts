@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ChainCertificateCache, gateCertificate, type GatePolicy } from '../../core/certificate-gate.js';
 import type { SourceFacts } from '../../core/facts.js';
@@ -39,4 +40,19 @@ export function readSecret(location: SecretLocation, now: Date, policy: GatePoli
     return invalid(`${subject} ${verdict.reason}${verdict.part === 'key' && verdict.reason === 'does not match the certificate' ? ' in tls.crt' : ''}`, file);
   }
   return { kind: 'ready', certificate: verdict.certificate };
+}
+
+/**
+ * What a Secret's bundle is made of as `..data` names it now: a digest of `tls.crt` and `tls.key` (never the keys
+ * themselves), or what kept them from being read. Two equal digests: nothing hotcert deploys changed.
+ */
+export function secretContentDigest(location: SecretLocation): string {
+  const payload = currentPayload(location.volumeDir);
+  if (!payload) return 'no payload';
+  const hash = createHash('sha256');
+  for (const file of ['tls.crt', 'tls.key']) {
+    const read = readRegularFile(join(payload, location.itemPath, file));
+    hash.update(read.kind === 'read' ? `${read.content.length}:${read.content}` : `(${read.kind})`);
+  }
+  return hash.digest('base64');
 }
