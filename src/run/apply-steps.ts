@@ -196,6 +196,8 @@ async function swap(context: StepContext): Promise<StepResult> {
   const subject = { target: slot.name, lineage: context.name, file: path };
   const ahead = context.opening?.answer;
   context.opening = undefined;
+  // The context lives through every round of a reconcile: what an earlier round's commit carried says nothing now.
+  context.listedWithCommit = false;
   if (ahead?.store) context.createdStore = ahead.store === 'created';
   let set;
   if (ahead?.kind === 'answered') {
