@@ -44,14 +44,15 @@ export type SetAnswer =
   | { readonly kind: 'answered'; readonly result: SetResult; readonly store?: 'created' | 'exists' }
   | { readonly kind: 'failed'; readonly error: Error; readonly store?: 'created' | 'exists' };
 
-/**
- * A set to send ahead, with another deploy's commit; `answer` is what came of it. `opens`: 'store' sends
- * `new ssl cert` first (a first issuance), 'transaction' only the set.
- */
-export interface SentAhead {
+/** A set to send: `opens` 'store' sends `new ssl cert` first (a first issuance), 'transaction' only the set. */
+export interface SetRequest {
   readonly path: string;
   readonly bundle: string;
   readonly opens: 'store' | 'transaction';
+}
+
+/** A set to send ahead, with another deploy's commit; `answer` is what came of it. */
+export interface SentAhead extends SetRequest {
   answer: SetAnswer | undefined;
 }
 
@@ -88,8 +89,8 @@ function setAndShowRequests(path: string, bundle: string): RuntimeRequest[] {
   return [{ line: `set ssl cert ${safe(path)}`, payload: bundle }, { line: `show ssl cert *${safe(path)}` }];
 }
 
-function aheadRequests(ahead: SentAhead): RuntimeRequest[] {
-  return [...(ahead.opens === 'store' ? [{ line: `new ssl cert ${safe(ahead.path)}` }] : []), ...setAndShowRequests(ahead.path, ahead.bundle)];
+function setRequests(set: SetRequest): RuntimeRequest[] {
+  return [...(set.opens === 'store' ? [{ line: `new ssl cert ${safe(set.path)}` }] : []), ...setAndShowRequests(set.path, set.bundle)];
 }
 
 /**
@@ -214,7 +215,7 @@ export class RuntimeClient {
       { line: `show ssl cert ${safe(path)}` },
       { line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` },
       ...riders.map((rider) => ({ line: `show ssl cert ${safe(rider)}` })),
-      ...(ahead ? aheadRequests(ahead) : []),
+      ...(ahead ? setRequests(ahead) : []),
     ];
     let replies: string[];
     try {
@@ -224,17 +225,17 @@ export class RuntimeClient {
       if (ahead) ahead.answer = { kind: 'failed', error: error as Error };
       throw error;
     }
-    const [commit = ''] = replies;
-    const added = listLine ? (replies[1] ?? '') : undefined;
-    const [show = '', probe = '', ...rest] = replies.slice(listLine ? 2 : 1);
-    if (ahead) ahead.answer = this.aheadAnswer(ahead, rest.slice(riders.length));
+    const [commit = '', ...after] = replies;
+    const added = listLine ? (after.shift() ?? '') : '';
+    const [show = '', probe = '', ...rest] = after;
+    if (ahead) ahead.answer = this.setAnswerOf(ahead, rest.slice(riders.length));
     if (!isCommitSuccess(commit, path)) throw this.refused('commit ssl cert', commit, path);
     const shown = riders.map((_, index) => {
       const reply = rest[index];
       return reply === undefined || refusalOf(reply) || reply.includes(LOCKED_REPLY) ? 'unanswered' : parseCertStoreDetails(reply);
     });
     const result = { details: parseCertStoreDetails(show), openTransaction: parseTransactionProbe(probe), shown };
-    if (added === undefined || !listLine) return result;
+    if (!listLine) return result;
     if (isAddCrtListSuccess(added)) return { ...result, listed: { kind: 'added' } };
     if (added.includes(LOCKED_REPLY)) return { ...result, listed: { kind: 'not-tried' } };
     return { ...result, listed: { kind: 'refused', error: this.refused('add ssl crt-list', added, listLine.list) } };
@@ -285,12 +286,10 @@ export class RuntimeClient {
    * session). `created` is false when the store existed already.
    */
   async newCertAndSet(path: string, bundle: string): Promise<SetResult & { readonly created: boolean }> {
-    const [made = '', ...rest] = await this.sendBatch([{ line: `new ssl cert ${safe(path)}` }, ...setAndShowRequests(path, bundle)], 'when-first-locked');
-    const created = isNewCertReply(made, path);
-    if (!created) throw this.refused('new ssl cert', made, path);
-    const answer = this.setAnswer(path, rest);
+    const request = { path, bundle, opens: 'store' } as const;
+    const answer = this.setAnswerOf(request, await this.sendBatch(setRequests(request), 'when-first-locked'));
     if (answer.kind === 'failed') throw answer.error;
-    return { ...answer.result, created: created === 'created' };
+    return { ...answer.result, created: answer.store === 'created' };
   }
 
   private setAnswer(path: string, [set = '', show = '']: readonly string[]): SetAnswer {
@@ -299,12 +298,12 @@ export class RuntimeClient {
     return { kind: 'answered', result: { opened, pending: parseCertStoreDetails(show) } };
   }
 
-  private aheadAnswer(ahead: SentAhead, replies: readonly string[]): SetAnswer {
-    if (ahead.opens === 'transaction') return this.setAnswer(ahead.path, replies);
+  private setAnswerOf(set: SetRequest, replies: readonly string[]): SetAnswer {
+    if (set.opens === 'transaction') return this.setAnswer(set.path, replies);
     const [made = '', ...rest] = replies;
-    const store = isNewCertReply(made, ahead.path);
-    if (!store) return { kind: 'failed', error: this.refused('new ssl cert', made, ahead.path) };
-    return { ...this.setAnswer(ahead.path, rest), store };
+    const store = isNewCertReply(made, set.path);
+    if (!store) return { kind: 'failed', error: this.refused('new ssl cert', made, set.path) };
+    return { ...this.setAnswer(set.path, rest), store };
   }
 
   private setFailure(path: string, bundle: string, error: unknown): Error {

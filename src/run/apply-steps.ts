@@ -247,7 +247,7 @@ async function swap(context: StepContext): Promise<StepResult> {
   // nothing after the commit touches a store.
   const riders = slot.served.takeRiders();
   const ridesAlong = (step: Step): boolean => step === 'verify' || (step === 'add-runtime-line' && listLine !== undefined);
-  const next = (context.stepsAfterSwap ?? []).every(ridesAlong) ? slot.nextOpening((opening) => setCommandBytes(opening.path, opening.bundle)) : undefined;
+  const next = (context.stepsAfterSwap ?? []).every(ridesAlong) ? slot.nextOpening() : undefined;
   try {
     committed = await slot.client.commitCertAndShow(path, { riders: riders.paths, ...(listLine ? { listLine } : {}), ...(next ? { ahead: next } : {}) });
     riders.settle(committed.shown);

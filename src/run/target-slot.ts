@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type { CertIdentity } from '../core/cert-identity.js';
+import { setCommandBytes } from '../core/bundle.js';
 import type { CertificateSummary } from '../core/facts.js';
 import { UNKNOWN_HEALTH, type TargetHealth } from '../core/target-health.js';
 import type { TargetConfig } from '../config/schema.js';
@@ -79,9 +80,9 @@ export class TargetSlot {
    * The set the next turn that changes anything begins with, when it is no larger than a set this target took: to
    * send ahead. Turns that only read may run between: `show ssl cert` leaves a transaction alone.
    */
-  nextOpening(bytesOf: (opening: Opening) => number): Opening | undefined {
+  nextOpening(): Opening | undefined {
     const opening = this.turns.find((turn) => turn !== 'reads');
-    return opening && opening.answer === undefined && bytesOf(opening) <= this.largestSetBytes ? opening : undefined;
+    return opening && opening.answer === undefined && setCommandBytes(opening.path, opening.bundle) <= this.largestSetBytes ? opening : undefined;
   }
 
   storePath(name: string): string {
