@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fsync, open, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileWriteError, describeFileError } from '../../errors.js';
 
@@ -42,31 +41,31 @@ export interface WriteOptions extends FileOwnership {
  * Replaces `path` with `content` so that a reader (HAProxy at a reload) sees the old file or the new one, never a part:
  * a temp file in the same directory is written with its final mode and owner, fsynced, renamed over the target, and
  * the directory is fsynced so that the rename survives a crash.
- * Two steps go to the thread pool: creating the file (ext4 without a journal scans past every inode deleted in the
- * last minute before it allocates one, fs/ext4/ialloc.c find_inode_bit: after a burst of renewals that is most of
- * the write) and the fsyncs, which wait for the device. Writing a few KiB into the page cache, closing and renaming
- * take microseconds as plain system calls, where each fs.promises call costs a thread-pool round trip and a
- * FileHandle: five of them per bundle were most of a bulk renewal's main thread.
  * @throws FileWriteError naming the file; the temp file is removed.
  */
 export async function writeFileAtomic(path: string, content: string, ownership: WriteOptions): Promise<void> {
   const temp = join(dirname(path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = await createFile(temp, ownership.mode);
-    writeFileSync(fd, content);
-    // open() applies the umask; chmod sets exactly the configured mode when the umask took bits from it.
-    if (ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0) fchmodSync(fd, ownership.mode);
-    if (ownership.uid !== undefined || ownership.gid !== undefined) fchownSync(fd, ownership.uid ?? -1, ownership.gid ?? -1);
-    await fsyncDescriptor(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, path);
+    const handle = await open(temp, 'wx', ownership.mode);
+    try {
+      await handle.writeFile(content);
+      // open() applies the umask; chmod sets exactly the configured mode when the umask took bits from it.
+      if (ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0) await handle.chmod(ownership.mode);
+      if (ownership.uid !== undefined || ownership.gid !== undefined) {
+        await handle.chown(ownership.uid ?? -1, ownership.gid ?? -1);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
     await syncDirectory(dirname(path), ownership.directorySync);
   } catch (error) {
-    if (fd !== undefined) closeQuietly(fd);
     // The write failed; the error below reports it. A temp file that cannot be removed either is named in it.
-    const leftOver = removeQuietly(temp);
+    const leftOver = await unlink(temp).then(
+      () => false,
+      (unlinkError: NodeJS.ErrnoException) => unlinkError.code !== 'ENOENT',
+    );
     throw new FileWriteError(
       `cannot write ${path}: ${describeFileError(error)}${leftOver ? ` (temp file ${temp} left behind; removed at the next start)` : ''}`,
       { file: path },
@@ -78,7 +77,7 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
 /** Removes `path` durably (the directory entry is fsynced). */
 export async function removeFileDurably(path: string, directorySync?: DirectorySync): Promise<void> {
   try {
-    unlinkSync(path);
+    await unlink(path);
     await syncDirectory(dirname(path), directorySync);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -125,38 +124,11 @@ function syncDirectory(dir: string, shared: DirectorySync | undefined): Promise<
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const handle = await open(dir, 'r');
   try {
-    await fsyncDescriptor(fd);
+    await handle.sync();
   } finally {
-    closeSync(fd);
-  }
-}
-
-function createFile(path: string, mode: number): Promise<number> {
-  return new Promise((resolve, reject) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode, (error, fd) => (error ? reject(error) : resolve(fd))));
-}
-
-function fsyncDescriptor(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-/** Closes a descriptor on an error path, where the first error is the one to report. */
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // EBADF or EIO after a failed write: the write's own error says what went wrong.
-  }
-}
-
-/** @returns true when the file is still there (it could not be removed). */
-function removeQuietly(path: string): boolean {
-  try {
-    unlinkSync(path);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+    await handle.close();
   }
 }
 
