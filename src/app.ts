@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { ChainCertificateCache } from './core/certificate-gate.js';
+import { ChainCertificateCache } from './core/chain-certificate-cache.js';
 import { countOutcomes } from './core/outcome.js';
 import type { Config, TargetConfig } from './config/schema.js';
 import { crtListLineFor } from './haproxy/crt-list-file.js';

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { identityOfBlocks } from './cert-identity.js';
-import type { ChainCertificateCache, GatedCertificate } from './certificate-gate.js';
+import type { GatedCertificate } from './certificate-gate.js';
+import type { ChainCertificateCache } from './chain-certificate-cache.js';
 import type { CertificateSummary } from './facts.js';
 import { pemBlocks } from './pem.js';
 import { canonicalSerial } from './serial.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { bundleDigest } from '../core/bundle.js';
-import type { ChainCertificateCache, GatedCertificate } from '../core/certificate-gate.js';
+import type { GatedCertificate } from '../core/certificate-gate.js';
+import type { ChainCertificateCache } from '../core/chain-certificate-cache.js';
 import { summarizeBundle, summaryOf } from '../core/certificate-summary.js';
 import type { CertificateSummary, FileFacts } from '../core/facts.js';
 import { DirectorySync, removeFileDurably, writeFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';

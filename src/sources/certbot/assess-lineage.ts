@@ -1,4 +1,5 @@
-import { ChainCertificateCache, gateCertificate, type GatePolicy, type GatedCertificate } from '../../core/certificate-gate.js';
+import { gateCertificate, type GatePolicy, type GatedCertificate } from '../../core/certificate-gate.js';
+import type { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import { pemBlocks } from '../../core/pem.js';
 import { LINEAGE_FILES, type LineageFile, type RawLineage, type RawLineageFile } from './raw-lineage.js';
 

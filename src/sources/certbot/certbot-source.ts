@@ -1,7 +1,8 @@
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChainCertificateCache, type GatePolicy } from '../../core/certificate-gate.js';
+import type { GatePolicy } from '../../core/certificate-gate.js';
+import { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import { certificateNameProblem } from '../../core/certificate-name.js';
 import type { SourceFacts } from '../../core/facts.js';
 import { LineageInvalidError } from '../../errors.js';

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { ChainCertificateCache, type GatePolicy } from '../../core/certificate-gate.js';
+import type { GatePolicy } from '../../core/certificate-gate.js';
+import { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import { assessLineage, type LineageVerdict } from './assess-lineage.js';
 import { readLineage } from './read-lineage.js';
 

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromPem } from '../../core/bundle.js';
 import { identityOfBlocks } from '../../core/cert-identity.js';
-import type { ChainCertificateCache } from '../../core/certificate-gate.js';
+import type { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import { pemBlocks } from '../../core/pem.js';
 import { readRegularFile } from '../../platform/files/read-regular-file.js';
 import type { QuickLook } from '../source.js';

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { bundleFromBlocks } from '../../core/bundle.js';
 import { identityOfBlocks } from '../../core/cert-identity.js';
-import { ChainCertificateCache, type GatePolicy } from '../../core/certificate-gate.js';
+import type { GatePolicy } from '../../core/certificate-gate.js';
+import { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import { certificateNameProblem } from '../../core/certificate-name.js';
 import type { SourceFacts } from '../../core/facts.js';
 import { pemBlocks } from '../../core/pem.js';

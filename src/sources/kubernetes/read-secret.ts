@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { ChainCertificateCache, gateCertificate, type GatePolicy } from '../../core/certificate-gate.js';
+import { gateCertificate, type GatePolicy } from '../../core/certificate-gate.js';
+import type { ChainCertificateCache } from '../../core/chain-certificate-cache.js';
 import type { SourceFacts } from '../../core/facts.js';
 import { pemBlocks } from '../../core/pem.js';
 import { SecretInvalidError } from '../../errors.js';
