@@ -4,6 +4,7 @@ import type { CertIdentity } from './cert-identity.js';
 import { ChainCertificateCache, chainLinkOf } from './chain-certificate-cache.js';
 import { modulusBits, publicKeyOfCertificate, publicKeyOfPrivateKey, samePublicKey } from './key-match.js';
 import { readLeafFields, type LeafFields } from './leaf-fields.js';
+import { certificateDer } from './pem.js';
 import { canonicalSerial } from './serial.js';
 
 /** A certificate, its chain and its key as a source holds them, each as PEM text of one block. */
@@ -112,7 +113,7 @@ interface PassedLeaf {
 export function leafPassingQuickly(parts: CertificateParts, issuer: X509Certificate | undefined, now: Date, policy: GatePolicy, chainCache: ChainCertificateCache): PassedLeaf | undefined {
   const issuerPem = parts.chainPems[0];
   if (!issuer || issuerPem === undefined) return undefined;
-  const der = pemDer(parts.leafPem);
+  const der = certificateDer(parts.leafPem);
   const fields = der && readLeafFields(der);
   if (!fields) return undefined;
   if (fields.notBefore.getTime() > now.getTime() + policy.clockSkewMs || fields.notAfter.getTime() <= now.getTime()) return undefined;
@@ -163,18 +164,6 @@ function leafCheckedByOpenssl(leafPem: string, issuer: X509Certificate | undefin
       .map((entry) => entry.slice(4)),
     x509: () => leaf,
   };
-}
-
-const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/\n]+={0,2})\n-----END CERTIFICATE-----\n?$/;
-
-/** The DER of one PEM certificate block in the form OpenSSL writes it (64-column base64), else undefined. */
-function pemDer(pem: string): Uint8Array | undefined {
-  const body = PEM_CERTIFICATE.exec(pem)?.[1];
-  if (body === undefined) return undefined;
-  const base64 = body.replace(/\n/g, '');
-  const der = Buffer.from(base64, 'base64');
-  // Buffer's decoder skips what is not base64; OpenSSL's does not. Only the canonical text counts here.
-  return der.toString('base64') === base64 ? der : undefined;
 }
 
 /**

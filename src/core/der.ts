@@ -11,12 +11,16 @@ export interface DerElement {
 }
 
 export const DER_TAG = {
+  boolean: 0x01,
   integer: 0x02,
   bitString: 0x03,
   octetString: 0x04,
   null: 0x05,
   oid: 0x06,
+  utcTime: 0x17,
+  generalizedTime: 0x18,
   sequence: 0x30,
+  set: 0x31,
 } as const;
 
 /** The element at the start of `bytes`, and what follows it; undefined when it is not well formed. */
@@ -59,4 +63,14 @@ export function readWholeDer(bytes: Uint8Array, tag: number): DerElement | undef
 
 export function sameBytes(left: Uint8Array, right: Uint8Array): boolean {
   return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(right);
+}
+
+/** The bytes of a BIT STRING of whole bytes (its first byte counts the unused bits of the last: none here). */
+export function bitStringBytes(element: DerElement): Uint8Array | undefined {
+  return element.tag === DER_TAG.bitString && element.contents[0] === 0 ? element.contents.subarray(1) : undefined;
+}
+
+/** An INTEGER of one byte with this value. */
+export function isSmallInteger(element: DerElement | undefined, value: number): boolean {
+  return element?.tag === DER_TAG.integer && element.contents.length === 1 && element.contents[0] === value;
 }

@@ -1,4 +1,4 @@
-import { DER_TAG, derChildren, readWholeDer, sameBytes, type DerElement } from './der.js';
+import { DER_TAG, bitStringBytes, derChildren, isSmallInteger, readWholeDer, sameBytes, type DerElement } from './der.js';
 
 /**
  * The public half of a key, as a private key file and a certificate both carry it: compared byte for byte, this
@@ -124,19 +124,10 @@ function fromRsaPrivateKey(key: DerElement): PublicKeyBytes | undefined {
   return { kind: 'rsa', modulus: (fields[1] as DerElement).contents, exponent: (fields[2] as DerElement).contents };
 }
 
-function bitStringBytes(element: DerElement): Uint8Array | undefined {
-  // The first byte counts the unused bits of the last one: keys are whole bytes.
-  return element.tag === DER_TAG.bitString && element.contents[0] === 0 ? element.contents.subarray(1) : undefined;
-}
-
 function isUncompressedPoint(point: Uint8Array, size: number): boolean {
   return point.length === 1 + 2 * size && point[0] === 0x04;
 }
 
 function isOid(element: DerElement, oid: Buffer): boolean {
   return element.tag === DER_TAG.oid && sameBytes(element.contents, oid);
-}
-
-function isSmallInteger(element: DerElement | undefined, value: number): boolean {
-  return element?.tag === DER_TAG.integer && element.contents.length === 1 && element.contents[0] === value;
 }

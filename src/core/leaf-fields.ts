@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DER_TAG, derChildren, readWholeDer, sameBytes, type DerElement } from './der.js';
+import { DER_TAG, bitStringBytes, derChildren, isSmallInteger, readWholeDer, sameBytes, type DerElement } from './der.js';
 
 /**
  * What the certificate gate needs of a leaf, read from its DER without OpenSSL. OpenSSL 3's d2i_X509 (behind
@@ -55,14 +55,15 @@ const EXTENSION = {
   proxyCertInfo: '2b0601050507010e',
 } as const;
 
-const TAG = { utcTime: 0x17, generalizedTime: 0x18, boolean: 0x01, set: 0x31, version: 0xa0, extensions: 0xa3, dnsName: 0x82 } as const;
+// Context-specific tags: [0] version and [3] extensions of a TBSCertificate, [2] dNSName of a GeneralName.
+const TAG = { version: 0xa0, extensions: 0xa3, dnsName: 0x82 } as const;
 // Names that Node's subjectAltName prints as they are (it quotes others): the fast path gives the same list.
 const PLAIN_DNS_NAME = /^[A-Za-z0-9*._-]+$/;
 
 export function readLeafFields(der: Uint8Array): LeafFields | undefined {
   const certificate = readWholeDer(der, DER_TAG.sequence);
   const [tbs, algorithm, signatureBits, extra] = certificate ? (derChildren(certificate) ?? []) : [];
-  if (tbs?.tag !== DER_TAG.sequence || algorithm?.tag !== DER_TAG.sequence || signatureBits?.tag !== DER_TAG.bitString || extra) return undefined;
+  if (tbs?.tag !== DER_TAG.sequence || algorithm?.tag !== DER_TAG.sequence || !signatureBits || extra) return undefined;
   const signatureAlgorithm = readSignatureAlgorithm(algorithm);
   const signature = bitStringBytes(signatureBits);
   if (!signatureAlgorithm || !signature) return undefined;
@@ -115,27 +116,23 @@ function readSignatureAlgorithm(algorithm: DerElement): SignatureAlgorithm | und
 
 function isVersion3(version: DerElement): boolean {
   const [integer, more] = derChildren(version) ?? [];
-  return integer?.tag === DER_TAG.integer && integer.contents.length === 1 && integer.contents[0] === 2 && !more;
+  return isSmallInteger(integer, 2) && !more;
 }
 
-// Name ::= SEQUENCE OF SET OF SEQUENCE { OID, value }
+// Name ::= SEQUENCE OF RelativeDistinguishedName; RelativeDistinguishedName ::= SET OF SEQUENCE { OID, value }
 function isName(name: DerElement): boolean {
-  if (name.tag !== DER_TAG.sequence) return false;
-  const relativeNames = derChildren(name);
-  return (
-    relativeNames !== undefined &&
-    relativeNames.every((relative) => {
-      const attributes = relative.tag === TAG.set ? derChildren(relative) : undefined;
-      return (
-        attributes !== undefined &&
-        attributes.length > 0 &&
-        attributes.every((attribute) => {
-          const [type, value, more] = attribute.tag === DER_TAG.sequence ? (derChildren(attribute) ?? []) : [];
-          return type?.tag === DER_TAG.oid && value !== undefined && !more;
-        })
-      );
-    })
-  );
+  const relativeNames = name.tag === DER_TAG.sequence ? derChildren(name) : undefined;
+  return relativeNames !== undefined && relativeNames.every(isRelativeName);
+}
+
+function isRelativeName(relative: DerElement): boolean {
+  const attributes = relative.tag === DER_TAG.set ? derChildren(relative) : undefined;
+  return attributes !== undefined && attributes.length > 0 && attributes.every(isAttribute);
+}
+
+function isAttribute(attribute: DerElement): boolean {
+  const [type, value, more] = attribute.tag === DER_TAG.sequence ? (derChildren(attribute) ?? []) : [];
+  return type?.tag === DER_TAG.oid && value !== undefined && !more;
 }
 
 const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
@@ -144,10 +141,10 @@ const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 // RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ (YY >= 50 is 19YY) until 2049, GeneralizedTime YYYYMMDDHHMMSSZ after.
 function readTime(time: DerElement): Date | undefined {
   const text = Buffer.from(time.contents).toString('latin1');
-  const match = time.tag === TAG.utcTime ? UTC_TIME.exec(text) : time.tag === TAG.generalizedTime ? GENERALIZED_TIME.exec(text) : null;
+  const match = time.tag === DER_TAG.utcTime ? UTC_TIME.exec(text) : time.tag === DER_TAG.generalizedTime ? GENERALIZED_TIME.exec(text) : null;
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
-  const fullYear = time.tag === TAG.utcTime ? (year >= 50 ? 1900 + year : 2000 + year) : year;
+  const fullYear = time.tag === DER_TAG.utcTime ? (year >= 50 ? 1900 + year : 2000 + year) : year;
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
   const date = new Date(Date.UTC(fullYear, month - 1, day, hour, minute, second));
   // Date.UTC rolls 31 February over into March; OpenSSL refuses it.
@@ -167,7 +164,7 @@ function readExtensions(field: DerElement): Map<string, Uint8Array> | undefined 
     const [oid, critical] = parts;
     const value = parts[parts.length - 1] as DerElement;
     if (oid?.tag !== DER_TAG.oid || value.tag !== DER_TAG.octetString) return undefined;
-    if (parts.length === 3 && critical?.tag !== TAG.boolean) return undefined;
+    if (parts.length === 3 && critical?.tag !== DER_TAG.boolean) return undefined;
     const inner = readWholeDer(value.contents, value.contents[0] ?? -1);
     const key = Buffer.from(oid.contents).toString('hex');
     if (!inner || values.has(key)) return undefined;
@@ -189,8 +186,4 @@ function readDnsNames(value: Uint8Array): string[] | undefined {
     dnsNames.push(name);
   }
   return dnsNames;
-}
-
-function bitStringBytes(element: DerElement): Uint8Array | undefined {
-  return element.contents[0] === 0 && element.contents.length > 1 ? element.contents.subarray(1) : undefined;
 }
