@@ -77,7 +77,9 @@ export function haproxyImage(version: DockerHaproxyVersion, client: ExecClient =
       if (!present) {
         const source = HAPROXY_SOURCES[version];
         if (source.kind !== 'host') throw new Error(`HAProxy ${version} has no binary on this host to build an image from`);
-        await run('bash', [BUILD_HAPROXY_IMAGE, tag, source.binary(), client], { maxBuffer: 16 * 1024 * 1024 });
+        await run('bash', [BUILD_HAPROXY_IMAGE, tag, source.binary(), client], { maxBuffer: 16 * 1024 * 1024 }).catch((error: { stderr?: string; message: string }) => {
+          throw new Error(`building ${tag} failed: ${error.stderr?.trim() || error.message}`);
+        });
       }
       return tag;
     })();
