@@ -16,6 +16,9 @@ import { Field } from './observe/log/fields.js';
 
 // Monitoring plugins answer UNKNOWN (3) when they cannot run at all: a bad command line or configuration.
 const STATUS_UNKNOWN = 3;
+// A bulk sync logs thousands of lines a second: lines a burst writes within this window share one write (journald
+// is woken once for them). Errors and warnings are written at once.
+const LOG_FLUSH_DELAY_MS = 50;
 
 /**
  * The CLI: argv → config → app → exit code. It never calls process.exit(): the exit code is set and the event loop
@@ -58,7 +61,7 @@ async function main(argv: readonly string[], stdout: Stdout): Promise<ExitCodeVa
   }
   await closeLogger(bootstrapLog);
 
-  const log = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+  const log = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format, flushDelayMs: LOG_FLUSH_DELAY_MS });
   activeLog = log;
   try {
     return await dispatch(args, loaded.config, loaded.file, log, stdout);

@@ -2,6 +2,7 @@ import { fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../../config/schema.js';
+import { BatchedStreamTransport } from './batched-stream-transport.js';
 import { errorFields, journaldLine, jsonLine, redaction, textLine } from './formats.js';
 
 export type Logger = winston.Logger;
@@ -14,6 +15,8 @@ export interface LoggerOptions {
   /** Where lines go; stderr by default so that command output on stdout stays clean. */
   readonly stream?: Writable & { fd?: number };
   readonly env?: NodeJS.ProcessEnv;
+  /** How long a line may wait to share a write with the lines after it (BatchedStreamTransport); 0 by default. */
+  readonly flushDelayMs?: number;
 }
 
 /**
@@ -44,7 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
     levels: LEVELS,
     level: options.level,
     format: winston.format.combine(errorFields(), redaction(), line),
-    transports: [new winston.transports.Stream({ stream, eol: '\n' })],
+    transports: [new BatchedStreamTransport({ stream, flushDelayMs: options.flushDelayMs ?? 0 })],
     exitOnError: false,
   });
 }
