@@ -51,19 +51,28 @@ export function parseCertStoreDetails(reply: string): CertStoreDetails | undefin
   };
   const serial = fields.get('Serial');
   return {
-    path: (fields.get('Filename') ?? '').replace(/^\*/, ''),
-    status: fields.get('Status') ?? 'unknown',
-    serial: serial ? canonicalSerial(serial) : undefined,
+    path: ownCopy((fields.get('Filename') ?? '').replace(/^\*/, '')),
+    status: ownCopy(fields.get('Status') ?? 'unknown'),
+    serial: serial ? ownCopy(canonicalSerial(serial)) : undefined,
     notBefore: date(fields.get('notBefore')),
     notAfter: date(fields.get('notAfter')),
-    sha1Fingerprint: fields.get('SHA1 FingerPrint')?.toUpperCase(),
-    chain: chainSubjects.map((subject, index) => chainLink(subject, chainIssuers[index] ?? '')),
+    sha1Fingerprint: fields.has('SHA1 FingerPrint') ? ownCopy((fields.get('SHA1 FingerPrint') as string).toUpperCase()) : undefined,
+    chain: chainSubjects.map((subject, index) => ownCopy(chainLink(subject, chainIssuers[index] ?? ''))),
     dnsNames: (fields.get('Subject Alternative Name') ?? '')
       .split(',')
       .map((entry) => entry.trim())
       .filter((entry) => entry.startsWith('DNS:'))
-      .map((entry) => entry.slice(4)),
+      .map((entry) => ownCopy(entry.slice(4))),
   };
+}
+
+// V8 keeps a substring of 13 characters or more as a slice of the string it was cut from, and a concatenation as a
+// pair of pointers: a fingerprint, a DNS name or a chain link kept for the whole run (what each name was last seen
+// served with) would keep the whole batch reply it was read from alive. In a 10000-lineage renewal those replies
+// were ~9 MB of the 41 MB live heap (a heap snapshot: 6227 "Committing …" replies). A copy through a Buffer owns
+// its characters.
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /** A store's details as facts for the plan: its status, and the certificate it holds (none when Empty). */
