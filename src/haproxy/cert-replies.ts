@@ -50,13 +50,14 @@ export function parseCertStoreDetails(reply: string): CertStoreDetails | undefin
     return Number.isNaN(parsed.getTime()) ? undefined : parsed;
   };
   const serial = fields.get('Serial');
+  const fingerprint = fields.get('SHA1 FingerPrint');
   return {
     path: ownCopy((fields.get('Filename') ?? '').replace(/^\*/, '')),
     status: ownCopy(fields.get('Status') ?? 'unknown'),
     serial: serial ? ownCopy(canonicalSerial(serial)) : undefined,
     notBefore: date(fields.get('notBefore')),
     notAfter: date(fields.get('notAfter')),
-    sha1Fingerprint: fields.has('SHA1 FingerPrint') ? ownCopy((fields.get('SHA1 FingerPrint') as string).toUpperCase()) : undefined,
+    sha1Fingerprint: fingerprint === undefined ? undefined : ownCopy(fingerprint.toUpperCase()),
     chain: chainSubjects.map((subject, index) => ownCopy(chainLink(subject, chainIssuers[index] ?? ''))),
     dnsNames: (fields.get('Subject Alternative Name') ?? '')
       .split(',')

@@ -45,20 +45,14 @@ export class BatchedStreamTransport extends TransportStream {
   }
 
   private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.waiting.length === 0) return;
-    const text = this.waiting.join('');
-    this.waiting = [];
-    this.stream.write(text);
+    const text = this.takeWaiting();
+    if (text !== undefined) this.stream.write(text);
   }
 
   // At exit the event loop is gone: a stream's own write may never happen, a write(2) to its descriptor does.
   private flushSync(): void {
-    clearTimeout(this.timer);
-    if (this.waiting.length === 0) return;
-    const text = this.waiting.join('');
-    this.waiting = [];
+    const text = this.takeWaiting();
+    if (text === undefined) return;
     if (this.stream.fd === undefined) {
       this.stream.write(text);
       return;
@@ -68,5 +62,14 @@ export class BatchedStreamTransport extends TransportStream {
     } catch {
       // The log's own descriptor failed while the process exits: there is nowhere left to say so.
     }
+  }
+
+  private takeWaiting(): string | undefined {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.waiting.length === 0) return undefined;
+    const text = this.waiting.join('');
+    this.waiting = [];
+    return text;
   }
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { closeLogger, createLogger } from '../../../../src/observe/log/create-logger.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 function captured(flushDelayMs: number): { log: ReturnType<typeof createLogger>; chunks: string[] } {
   const stream = new PassThrough();
@@ -10,20 +11,12 @@ function captured(flushDelayMs: number): { log: ReturnType<typeof createLogger>;
   return { log: createLogger({ level: 'debug', format: 'text', stream, flushDelayMs }), chunks };
 }
 
-async function until(condition: () => boolean, deadlineMs = 2000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe('log lines of a burst share one write', () => {
   it('writes the lines logged within the window in one chunk, in order', async () => {
     const { log, chunks } = captured(30);
     for (let index = 0; index < 100; index++) log.info('deployed', { lineage: `lineage${index}` });
     expect(chunks).toEqual([]);
-    await until(() => chunks.length > 0);
+    await waitFor(() => chunks.length > 0, { timeoutMs: 2000, intervalMs: 5, what: 'the batch to be written' });
     expect(chunks).toHaveLength(1);
     const lines = (chunks[0] as string).trimEnd().split('\n');
     expect(lines).toHaveLength(100);
