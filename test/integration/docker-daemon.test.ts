@@ -106,8 +106,8 @@ describeEachHaproxy('hotcert run with containers found by label, driven by Docke
   });
 
   it('both containers carrying the label are targets and serve the lineage', async () => {
-    expect(daemon.output()).toMatch(new RegExp(`certificate added.*target=edge/${prefix}-one`));
-    expect(daemon.output()).toMatch(new RegExp(`certificate added.*target=edge/${prefix}-two`));
+    await waitForLog(new RegExp(`certificate added.*target=edge/${prefix}-one`), 0);
+    await waitForLog(new RegExp(`certificate added.*target=edge/${prefix}-two`), 0);
     for (const container of containers.values()) await expectServedSoon(container, 'site', 'site.test', 1000);
   });
 

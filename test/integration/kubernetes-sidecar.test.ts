@@ -107,7 +107,8 @@ describe('the sidecar image on a pod\'s layout: uid 99, read-only root, Secrets 
     pairs['example-com-tls'] = await makeTestLineage(['example.com', 'www.example.com']);
     await writeSecrets();
     await waitFor(async () => (await servedSerial('example.com')) === canonicalSerial(pairs['example-com-tls']?.serial as string), { timeoutMs: 15_000, what: 'the rotation to be served' });
-    expect(await containerLogs(`${prefix}-hotcert`)).toMatch(/certificate deployed lineage=example-com-tls target=haproxy/);
+    // An info line may follow the swap it reports by the log's flush delay (50 ms), so the log is polled.
+    await waitFor(async () => /certificate deployed lineage=example-com-tls target=haproxy/.test(await containerLogs(`${prefix}-hotcert`)), { timeoutMs: 5_000, what: 'hotcert to log the deploy' });
   });
 
   it('hotcert\'s files are readable by HAProxy\'s uid 99 (a restart of HAProxy serves them)', async () => {
