@@ -97,9 +97,11 @@ async function main(): Promise<void> {
 
     process.stderr.write(`swapping ${count} certificates under ${rate} handshakes/s…\n`);
     let syncSummary = '';
-    // HOTCERT_BENCH_NICE: run hotcert at that nice level, as a unit's Nice= would.
+    // HOTCERT_BENCH_NICE: run hotcert at that nice level, as a unit's Nice= would; HOTCERT_BENCH_SCHED=batch under
+    // that scheduling policy, as CPUSchedulingPolicy= would.
     const nice = process.env.HOTCERT_BENCH_NICE;
-    const command = nice ? ['nice', '-n', nice, process.execPath] : [process.execPath];
+    const policy = process.env.HOTCERT_BENCH_SCHED;
+    const command = [...(policy ? ['chrt', `--${policy}`, '0'] : []), ...(nice ? ['nice', '-n', nice] : []), process.execPath];
     const swapping = runCommand(command[0] as string, [...command.slice(1), HOTCERT_BIN, 'sync', '--config', config], { env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' }, timeoutMs: 600_000 }).then((result) => {
       syncSummary = result.stderr.split('\n').find((line) => line.includes('sync finished')) ?? '';
     });
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
 
     const row = (what: string, result: LoadResult) =>
       `| ${what} | ${result.seconds.toFixed(1)} | ${result.handshakes} | ${result.failed} | ${result.wrong} | ${percentile(result.latenciesMs, 50)} | ${percentile(result.latenciesMs, 99)} | ${Math.round(Math.max(...result.latenciesMs))} |`;
-    console.log(`${count} certificate swaps by hotcert sync${nice ? ` (nice ${nice})` : ''} under ${rate} TLS handshakes/s (loopback, random SNI among the ${count} names), HAProxy ${haproxy.version}, 2 cores`);
+    console.log(`${count} certificate swaps by hotcert sync${nice ? ` (nice ${nice})` : ''}${policy ? ` (SCHED_${policy.toUpperCase()})` : ''} under ${rate} TLS handshakes/s (loopback, random SNI among the ${count} names), HAProxy ${haproxy.version}, 2 cores`);
     console.log(`sync: ${syncSummary.replace(/^.*sync finished: /, '')}`);
     console.log('');
     console.log('| block | s | handshakes | failed | wrong certificate | p50 ms | p99 ms | max ms |');
