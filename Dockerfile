@@ -25,7 +25,8 @@ ENV NODE_ENV=production \
     HOTCERT_METRICS_LISTEN=127.0.0.1:9639
 WORKDIR /opt/hotcert
 COPY --from=build /build/node_modules ./node_modules
-COPY --from=build /build/dist ./dist
+# The two bundles are the program (npm run build); tsc's module tree beside them is for the tests.
+COPY --from=build /build/dist/main.js /build/dist/main.js.map /build/dist/assess-worker.js /build/dist/assess-worker.js.map ./dist/
 COPY package.json ./
 COPY config/hotcert.example.yaml /etc/hotcert/hotcert.example.yaml
 RUN ln -s /opt/hotcert/dist/main.js /usr/local/bin/hotcert && chmod 755 /opt/hotcert/dist/main.js \

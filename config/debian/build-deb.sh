@@ -15,8 +15,11 @@ app=$root/usr/lib/hotcert
 
 mkdir -p "$app" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/hotcert" "$root/DEBIAN" "$root/usr/share/doc/hotcert"
 (cd "$repo" && npm run --silent build)
-cp -a "$repo/dist" "$repo/package.json" "$repo/package-lock.json" "$app/"
-# Production dependencies only, from the lock file; install scripts are not run (none is needed: the optional
+# The two bundles are the program (npm run build); tsc's module tree beside them is for the tests.
+mkdir -p "$app/dist"
+cp -a "$repo/dist/main.js" "$repo/dist/main.js.map" "$repo/dist/assess-worker.js" "$repo/dist/assess-worker.js.map" "$app/dist/"
+cp -a "$repo/package.json" "$repo/package-lock.json" "$app/"
+# Production dependencies only, from the lock file (dockerode: everything else is in the bundle); install scripts are not run (none is needed: the optional
 # native SSH transport of dockerode is not used).
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 rm -f "$app/package-lock.json"

@@ -53,8 +53,10 @@ describe('the Debian package on Debian 13 with Debian\'s own nodejs, under a rea
     expect(info).toMatch(/^ Depends: nodejs \(>= 20\.19\), util-linux, init-system-helpers$/m);
     expect(info).toMatch(/conffiles/);
     const contents = (await run('dpkg-deb', ['-c', deb], { maxBuffer: 16 * 1024 * 1024 })).stdout;
-    for (const path of ['./usr/bin/hotcert', './lib/systemd/system/hotcert.service', './etc/hotcert/hotcert.yaml', './usr/lib/hotcert/dist/main.js', './usr/lib/hotcert/node_modules/p-queue/']) expect(contents).toContain(path);
+    for (const path of ['./usr/bin/hotcert', './lib/systemd/system/hotcert.service', './etc/hotcert/hotcert.yaml', './usr/lib/hotcert/dist/main.js', './usr/lib/hotcert/dist/assess-worker.js', './usr/lib/hotcert/node_modules/dockerode/']) expect(contents).toContain(path);
     expect(contents).not.toMatch(/\.\/usr\/lib\/hotcert\/node_modules\/(jest|typescript|ts-jest)\//);
+    // The bundles carry the rest: neither tsc's module tree nor the bundled libraries are installed.
+    expect(contents).not.toMatch(/\.\/usr\/lib\/hotcert\/(dist\/app\.js|node_modules\/(winston|zod|esbuild)\/)/);
   });
 
   it('apt-get install ./hotcert_*.deb installs, enables and starts it, on Debian\'s own node', async () => {
