@@ -1,4 +1,3 @@
-import PQueue from 'p-queue';
 import type { CertIdentity } from '../core/cert-identity.js';
 import { sameIdentity } from '../core/cert-identity.js';
 import type { SourceFacts } from '../core/facts.js';
@@ -225,10 +224,4 @@ export class DeployEngine {
   private servedElsewhere(name: string, identity: CertIdentity, except: TargetSlot): boolean {
     return this.slots.some((slot) => slot !== except && !slot.target.runtimeOnly && sameIdentity(slot.lastSeen.get(name), identity));
   }
-}
-
-/** Runs `work` for each name with at most `limit` at once, in order of the names. */
-export function forEachLimited<T>(names: readonly string[], limit: number, work: (name: string) => Promise<T>): Promise<T[]> {
-  const queue = new PQueue({ concurrency: limit });
-  return Promise.all(names.map((name) => queue.add(() => work(name))));
 }

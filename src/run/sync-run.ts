@@ -4,7 +4,8 @@ import { Field } from '../observe/log/fields.js';
 import { logOutcome } from '../observe/log/log-outcome.js';
 import type { ProgressReporter } from '../observe/log/progress.js';
 import { closeMatches } from '../core/close-matches.js';
-import { forEachLimited, type DeployEngine } from './deploy-engine.js';
+import type { DeployEngine } from './deploy-engine.js';
+import { forEachLimited } from './for-each-limited.js';
 import type { DeployResult, ReconcileOptions } from './reconciler.js';
 
 export interface SyncRequest extends ReconcileOptions {

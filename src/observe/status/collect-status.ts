@@ -8,8 +8,11 @@ import type { RuntimeClient } from '../../haproxy/runtime-client.js';
 import { storePath } from '../../haproxy/store-path.js';
 import { ProcessLock } from '../../platform/files/process-lock.js';
 import type { CertificateSource } from '../../sources/source.js';
+import { forEachLimited } from '../../run/for-each-limited.js';
 import { readDaemonState, type DaemonStateFile } from '../state/daemon-state.js';
 import type { StatusReport, StatusRow } from './status-report.js';
+
+const READS_IN_FLIGHT = 16;
 
 export interface StatusTarget {
   readonly target: TargetConfig;
@@ -36,8 +39,11 @@ export async function collectStatus(config: Config, source: CertificateSource, t
   const lock = await ProcessLock.probe(dirname(config.crtList.file));
   const listing = await source.list();
   const wanted = (name: string): boolean => names === undefined || names.includes(name);
-  const certificates: { name: string; facts: SourceFacts }[] = [];
-  for (const name of listing.names.filter(wanted)) certificates.push({ name, facts: await source.read(name, now) });
+  // Several reads in flight, as a sync has: each waits on the source's assessment worker, and one at a time a status
+  // of 10000 lineages took 4-6 s.
+  const selected = listing.names.filter(wanted);
+  const facts = await forEachLimited(selected, READS_IN_FLIGHT, (name) => source.read(name, now));
+  const certificates: { name: string; facts: SourceFacts }[] = selected.map((name, index) => ({ name, facts: facts[index] as SourceFacts }));
   await source.close();
 
   const rows: StatusRow[] = [];
