@@ -19,8 +19,8 @@ mkdir -p "$app" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/hotcert" "
 mkdir -p "$app/dist"
 cp -a "$repo/dist/main.js" "$repo/dist/main.js.map" "$repo/dist/assess-worker.js" "$repo/dist/assess-worker.js.map" "$app/dist/"
 cp -a "$repo/package.json" "$repo/package-lock.json" "$app/"
-# Production dependencies only, from the lock file (dockerode: everything else is in the bundle); install scripts are not run (none is needed: the optional
-# native SSH transport of dockerode is not used).
+# Production dependencies only, from the lock file (dockerode: everything else is in the bundle); install
+# scripts are not run (none is needed: the optional native SSH transport of dockerode is not used).
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 rm -f "$app/package-lock.json"
 if find "$app/node_modules" -name '*.node' | grep -q .; then

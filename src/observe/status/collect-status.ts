@@ -41,9 +41,7 @@ export async function collectStatus(config: Config, source: CertificateSource, t
   const wanted = (name: string): boolean => names === undefined || names.includes(name);
   // Several reads in flight, as a sync has: each waits on the source's assessment worker, and one at a time a status
   // of 10000 lineages took 4-6 s.
-  const selected = listing.names.filter(wanted);
-  const facts = await forEachLimited(selected, READS_IN_FLIGHT, (name) => source.read(name, now));
-  const certificates: { name: string; facts: SourceFacts }[] = selected.map((name, index) => ({ name, facts: facts[index] as SourceFacts }));
+  const certificates = await forEachLimited(listing.names.filter(wanted), READS_IN_FLIGHT, async (name) => ({ name, facts: await source.read(name, now) }));
   await source.close();
 
   const rows: StatusRow[] = [];

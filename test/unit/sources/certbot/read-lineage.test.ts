@@ -2,16 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLineage } from '../../../../src/sources/certbot/read-lineage.js';
-import type { LineageFile } from '../../../../src/sources/certbot/raw-lineage.js';
+import { LINEAGE_FILES } from '../../../../src/sources/certbot/raw-lineage.js';
 import { makeTempDir, type TempDir } from '../../../helpers/temp-dir.js';
-
-const KINDS: readonly LineageFile[] = ['cert', 'privkey', 'chain', 'fullchain'];
 
 /** Certbot's layout (storage.py): archive/<name>/<kind>N.pem, live/<name>/<kind>.pem -> ../../archive/<name>/<kind>N.pem. */
 async function certbotLineage(config: string, name: string, version = 1): Promise<void> {
   await mkdir(join(config, 'archive', name), { recursive: true });
   await mkdir(join(config, 'live', name), { recursive: true });
-  for (const kind of KINDS) {
+  for (const kind of LINEAGE_FILES) {
     await writeFile(join(config, 'archive', name, `${kind}${version}.pem`), `${kind} ${version}\n`);
     await symlink(`../../archive/${name}/${kind}${version}.pem`, join(config, 'live', name, `${kind}.pem`));
   }
@@ -34,7 +32,7 @@ describe('readLineage: what the live links point at, resolved as the kernel does
   it('reads Certbot\'s relative links, each file by its real path', async () => {
     await certbotLineage(config, 'site', 3);
     const read = readLineage(config, real, 'site');
-    for (const kind of KINDS) {
+    for (const kind of LINEAGE_FILES) {
       expect(read.files[kind]).toEqual({ state: 'read', linkTarget: `../../archive/site/${kind}3.pem`, resolved: join(real, 'archive', 'site', `${kind}3.pem`), content: `${kind} 3\n` });
     }
   });
@@ -62,7 +60,6 @@ describe('readLineage: what the live links point at, resolved as the kernel does
 
   it('an archive directory linked elsewhere inside the config dir is read there', async () => {
     await certbotLineage(config, 'moved', 1);
-    await mkdir(join(config, 'archive', 'site'), { recursive: true });
     await mkdir(join(config, 'live', 'site'), { recursive: true });
     await symlink('moved', join(config, 'archive', 'site2'));
     await symlink('../../archive/site2/cert1.pem', join(config, 'live', 'site', 'cert.pem'));
