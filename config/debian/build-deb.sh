@@ -23,7 +23,9 @@ cp -a "$repo/package.json" "$repo/package-lock.json" "$app/"
 # scripts are not run (none is needed: the optional native SSH transport of dockerode is not used).
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 rm -f "$app/package-lock.json"
-if find "$app/node_modules" -name '*.node' | grep -q .; then
+# find stops at the first match itself: `find | grep -q` under pipefail reads as "none" when grep's early exit
+# kills find with SIGPIPE.
+if [ -n "$(find "$app/node_modules" -name '*.node' -print -quit)" ]; then
   echo "build-deb.sh: native modules found; the package would not be Architecture: all" >&2
   exit 1
 fi

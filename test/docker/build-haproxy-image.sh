@@ -7,12 +7,16 @@
 # Usage: build-haproxy-image.sh TAG HAPROXY_BINARY socat|perl
 #   socat: with socat (2.6 images built since late 2025);
 #   perl:  no socat, perl-base only, as in the official image's Debian base (what `exec:` then relays through).
-set -euo pipefail
+set -Eeuo pipefail
+# set -e exits without a word; the test that called this script shows only its stderr.
+trap 'echo "build-haproxy-image.sh: line $LINENO exited $?" >&2' ERR
 tag=${1:?usage: build-haproxy-image.sh TAG HAPROXY_BINARY socat|perl} binary=${2:?} client=${3:?}
 case $client in socat | perl) ;; *) echo "usage: $0 TAG HAPROXY_BINARY socat|perl" >&2; exit 64 ;; esac
 [ -x "$binary" ] || { echo "build-haproxy-image.sh: $binary is not an executable" >&2; exit 66; }
 # "HAProxy version 3.4.0-64a335366 2026/06/03 - ..." -> 3.4.0
-version=$("$binary" -v | sed -n 's/^HA-\{0,1\}Proxy version \([0-9][0-9.]*\).*/\1/p' | head -1)
+# No reader here may stop before its input ends (head, awk's exit): under pipefail the writer's SIGPIPE fails the
+# pipeline, and set -e ends the script. `ldconfig -p` writes 40 KB in 4 KB pieces, so that lost the race 1 time in 200.
+version=$("$binary" -v | sed -n '0,/^HA-\{0,1\}Proxy version /s/^HA-\{0,1\}Proxy version \([0-9][0-9.]*\).*/\1/p')
 [ -n "$version" ] || { echo "build-haproxy-image.sh: $binary -v names no version" >&2; exit 65; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -30,7 +34,7 @@ copy_libs_of "$binary"
 # glibc loads libgcc_s when a thread exits (no ldd line names it for a binary that does not link it, such as the
 # upstream 3.4 build): without it HAProxy aborts at start with "libgcc_s.so.1 must be installed for pthread_exit to
 # work". Debian's base image has it (libgcc-s1).
-libgcc=$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64|x86_64/ {print $NF; exit}')
+libgcc=$(ldconfig -p | awk '!found && $1 == "libgcc_s.so.1" && /x86-64|x86_64/ {print $NF; found = 1}')
 [ -n "$libgcc" ] && mkdir -p "$R$(dirname "$libgcc")" && cp -L "$libgcc" "$R$libgcc"
 copy_with_libs /usr/bin/dash
 for tool in cat sleep; do copy_with_libs "/usr/bin/$tool"; done

@@ -12,8 +12,10 @@ copy_with_libs() {
 
 # Only the libraries ldd lists for a binary (the binary itself goes where the caller puts it).
 copy_libs_of() {
-  local path
-  for path in $(ldd "$1" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u); do
+  local path libs
+  # Assigned first: a failing command substitution in a for list does not stop a set -e script.
+  libs=$(ldd "$1" | awk '/=>/ {print $3} $1 ~ /^\// {print $1}' | sort -u)
+  for path in $libs; do
     mkdir -p "$R$(dirname "$path")"
     cp -L "$path" "$R$path"
   done
