@@ -16,7 +16,7 @@ import { selectedHaproxyVersions, type HaproxyVersion } from '../test/helpers/ha
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
-import { RawRuntimeClient } from './lib/raw-runtime-client.js';
+import { bundleOf, rawRun } from './lib/raw-runtime-client.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 interface Row {
@@ -28,26 +28,6 @@ interface Row {
   readonly cpuS?: number;
   readonly rssMb?: number;
   readonly changed: number;
-}
-
-async function bundleOf(configDir: string, name: string, version: number): Promise<string> {
-  const archive = join(configDir, 'archive', name);
-  return (await readFile(join(archive, `fullchain${version}.pem`), 'utf8')) + (await readFile(join(archive, `privkey${version}.pem`), 'utf8'));
-}
-
-async function rawRun(haproxy: TestHaproxy, names: readonly string[], bundles: readonly string[], add: boolean): Promise<number> {
-  const client = await RawRuntimeClient.open(haproxy.socketPath);
-  const started = process.hrtime.bigint();
-  for (const [index, name] of names.entries()) {
-    const path = `${haproxy.bundlesDir}/${name}.pem`;
-    if (add) await client.expect(`new ssl cert ${path}`, /New empty certificate store/);
-    await client.expect(`set ssl cert ${path}`, /Transaction created/, bundles[index]);
-    await client.expect(`commit ssl cert ${path}`, /Success!/);
-    if (add) await client.expect(`add ssl crt-list ${haproxy.crtListPath}`, /Success!/, path);
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  client.close();
-  return seconds;
 }
 
 async function hotcertSync(configFile: string, dir: string): Promise<{ wallS: number; cpuS: number; rssMb: number; summary: string }> {
@@ -84,14 +64,14 @@ async function benchmark(n: number, series: HaproxyVersion): Promise<Row[]> {
     const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy: hotcertHaproxy });
 
     process.stderr.write(`N=${n}: add…\n`);
-    rows.push({ version, n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, true), changed: n });
+    rows.push({ version, n, phase: 'add', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles1, 'add'), changed: n });
     const added = await hotcertSync(configFile, dir);
     rows.push({ version, n, phase: 'add', who: 'hotcert', ...added, changed: count(added.summary, 'added') });
 
     process.stderr.write(`N=${n}: renew…\n`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 2));
     const bundles2 = await Promise.all(names.map((name) => bundleOf(configDir, name, 2)));
-    rows.push({ version, n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, false), changed: n });
+    rows.push({ version, n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, 'renew'), changed: n });
     const renewed = await hotcertSync(configFile, dir);
     rows.push({ version, n, phase: 'renew', who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') });
 

@@ -42,7 +42,12 @@ function pem(label: string, der: ArrayBuffer): string {
  * be newer, as renewals are.
  */
 export async function writeSyntheticLineage(configDir: string, issuer: SyntheticIssuer, name: string, version: number): Promise<void> {
-  const { cert, chain, privkey } = await makeSyntheticPems(issuer, name, version);
+  await writeLineageFiles(configDir, name, version, await makeSyntheticPems(issuer, name, version));
+}
+
+/** Writes given PEMs as version `version` of lineage `name`, as writeSyntheticLineage does (a burst made ahead of time). */
+export async function writeLineageFiles(configDir: string, name: string, version: number, pems: { readonly cert: string; readonly chain: string; readonly privkey: string }): Promise<void> {
+  const { cert, chain, privkey } = pems;
   const archive = join(configDir, 'archive', name);
   const live = join(configDir, 'live', name);
   await mkdir(archive, { recursive: true });

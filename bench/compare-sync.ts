@@ -1,0 +1,143 @@
+/**
+ * Two or more builds of hotcert, side by side on one HAProxy: N lineages added once, then renewed `rounds` times,
+ * each round running every build once (the order reversed every other round), so that a drift of the machine's
+ * speed falls on all of them alike. Per sync: wall, user + sys CPU and peak RSS of the whole process, the CPU of
+ * each of its threads (in the order they were created: main first), HAProxy's CPU and the whole machine's. This
+ * VM's speed drifts by ±20% within minutes (HAProxy's CPU for the same commands moves as much), so the summary also
+ * gives hotcert's CPU over HAProxy's in the same sync: the figure to compare builds by.
+ *
+ * Usage: node dist-bench/bench/compare-sync.js N rounds BUILD BUILD...
+ * where BUILD is one argument: `[VAR=value ...] [--node-flag ...] path/to/main.js`, e.g.
+ *   node dist-bench/bench/compare-sync.js 2000 3 dist/main.js '--max-opt=1 dist/main.js' /tmp/other/main.js
+ * HOTCERT_TEST_HAPROXY picks the HAProxy series (2.6 by default); TMPDIR, where bundles are written and fsynced.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startHaproxy } from '../test/helpers/haproxy.js';
+import type { HaproxyVersion } from '../test/helpers/haproxy-versions.js';
+import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { cpuSeconds, haproxyWorkerPid, machineCpuSeconds } from './lib/proc-cpu.js';
+import { median } from './lib/stats.js';
+
+interface Build {
+  readonly label: string;
+  readonly env: Record<string, string>;
+  readonly nodeFlags: string[];
+  readonly main: string;
+}
+
+interface SyncFigures {
+  readonly wallS: number;
+  readonly userS: number;
+  readonly sysS: number;
+  readonly rssMb: number;
+  /** CPU seconds per thread, main thread first. */
+  readonly threadsS: number[];
+  readonly haproxyS: number;
+  readonly machineS: number;
+}
+
+function parseBuild(spec: string): Build {
+  const words = spec.trim().split(/\s+/);
+  const main = words.pop();
+  if (!main) throw new Error(`an empty build spec`);
+  return {
+    label: spec.trim(),
+    env: Object.fromEntries(words.filter((word) => !word.startsWith('--')).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)])),
+    nodeFlags: words.filter((word) => word.startsWith('--')),
+    main: resolve(main),
+  };
+}
+
+/** Runs `hotcert sync` under /usr/bin/time, sampling its threads' CPU until it exits (the last 50 ms are lost). */
+async function runSync(build: Build, configFile: string, dir: string, haproxyPid: number): Promise<SyncFigures> {
+  const timeFile = join(dir, 'time.txt');
+  const haproxyBefore = cpuSeconds(`/proc/${haproxyPid}/stat`);
+  const machineBefore = machineCpuSeconds();
+  const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%e %U %S %M', process.execPath, ...build.nodeFlags, build.main, 'sync', '--config', configFile], {
+    env: { ...process.env, ...build.env, HOTCERT_LOG_FORMAT: 'text' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const threads = new Map<number, number>();
+  const sample = (): void => {
+    try {
+      const timePid = child.pid as number;
+      const nodePid = Number(readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0]);
+      if (!nodePid) return;
+      for (const tid of readdirSync(`/proc/${nodePid}/task`).map(Number)) threads.set(tid, cpuSeconds(`/proc/${nodePid}/task/${tid}/stat`));
+    } catch {
+      // The process or one of its threads ended between the listing and the read.
+    }
+  };
+  const sampler = setInterval(sample, 50);
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`${build.label}: hotcert sync exited with ${code}: ${stderr.slice(-2000)}`);
+  const [wallS, userS, sysS, rssKb] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number) as [number, number, number, number];
+  return {
+    wallS,
+    userS,
+    sysS,
+    rssMb: rssKb / 1024,
+    threadsS: [...threads].sort(([a], [b]) => a - b).map(([, seconds]) => seconds),
+    haproxyS: cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore,
+    machineS: machineCpuSeconds() - machineBefore,
+  };
+}
+
+async function main(): Promise<void> {
+  const [nArg, roundsArg, ...specs] = process.argv.slice(2);
+  const n = Number(nArg);
+  const rounds = Number(roundsArg);
+  if (!(n > 0) || !(rounds > 0) || specs.length === 0) throw new Error('usage: compare-sync.js N rounds BUILD [BUILD...]');
+  const builds = specs.map(parseBuild);
+  const series = (process.env.HOTCERT_TEST_HAPROXY ?? '2.6') as HaproxyVersion;
+  const dir = await mkdtemp(join(tmpdir(), 'hotcert-compare-'));
+  const configDir = join(dir, 'letsencrypt');
+  const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const haproxy = await startHaproxy({ version: series });
+  try {
+    const haproxyPid = await haproxyWorkerPid(haproxy);
+    const issuer = await makeIssuer();
+    await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 1));
+    const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy });
+    await runSync(builds[0] as Build, configFile, dir, haproxyPid);
+    console.log(`HAProxy ${haproxy.version}, ${n} renewals per sync, ${rounds} rounds; CPU in seconds; threads in the order created, main first`);
+    console.log('| build | wall s | user s | sys s | peak RSS MB | HAProxy CPU s | machine CPU s | threads |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    const figures = new Map<Build, SyncFigures[]>(builds.map((build) => [build, []]));
+    let version = 1;
+    for (let round = 0; round < rounds; round += 1) {
+      for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+        version += 1;
+        await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, version));
+        const sync = await runSync(build, configFile, dir, haproxyPid);
+        figures.get(build)?.push(sync);
+        const threads = sync.threadsS.filter((seconds) => seconds > 0).map((seconds) => seconds.toFixed(2)).join(' ');
+        console.log(`| ${build.label} | ${sync.wallS.toFixed(2)} | ${sync.userS.toFixed(2)} | ${sync.sysS.toFixed(2)} | ${sync.rssMb.toFixed(0)} | ${sync.haproxyS.toFixed(2)} | ${sync.machineS.toFixed(2)} | ${threads} |`);
+      }
+    }
+    console.log('');
+    console.log('| build | median wall s | median CPU s | median CPU / HAProxy CPU |');
+    console.log('|---|---|---|---|');
+    for (const [build, syncs] of figures) {
+      const cpu = syncs.map((sync) => sync.userS + sync.sysS);
+      const relative = syncs.map((sync) => (sync.userS + sync.sysS) / sync.haproxyS);
+      console.log(`| ${build.label} | ${median(syncs.map((sync) => sync.wallS)).toFixed(2)} | ${median(cpu).toFixed(2)} | ${median(relative).toFixed(2)} |`);
+    }
+  } finally {
+    await haproxy.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
