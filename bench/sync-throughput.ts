@@ -5,7 +5,8 @@
  *   written and fsynced, every commit verified);
  * - renew N loaded lineages: raw `set` + `commit` vs `hotcert sync` after Certbot-style link flips;
  * - a no-op `hotcert sync`.
- * Usage: npm run bench:sync -- [N ...]   (default: 1000 10000)
+ * Usage: npm run bench:sync -- [N ...]   (default: 1000 10000); HOTCERT_BENCH_RENEWALS=R renews R times, the raw
+ * client and hotcert side by side each time (the order alternating), and prints the median ratio.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,12 +18,15 @@ import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
 import { runCommand } from '../test/helpers/processes.js';
 import { bundleOf, rawRun } from './lib/raw-runtime-client.js';
+import { median } from './lib/stats.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
 
 interface Row {
   readonly version: string;
   readonly n: number;
   readonly phase: string;
+  /** Which of the renewal rounds (HOTCERT_BENCH_RENEWALS), each a raw run and a hotcert sync side by side. */
+  readonly round?: number;
   readonly who: 'raw client' | 'hotcert';
   readonly wallS: number;
   readonly cpuS?: number;
@@ -46,7 +50,7 @@ function count(summary: string, kind: string): number {
   return Number(new RegExp(`${kind}=(\\d+)`).exec(summary)?.[1] ?? NaN);
 }
 
-async function benchmark(n: number, series: HaproxyVersion): Promise<Row[]> {
+async function benchmark(n: number, series: HaproxyVersion, renewRounds: number): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), `hotcert-bench-${n}-`));
   const configDir = join(dir, 'letsencrypt');
   const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
@@ -68,12 +72,19 @@ async function benchmark(n: number, series: HaproxyVersion): Promise<Row[]> {
     const added = await hotcertSync(configFile, dir);
     rows.push({ version, n, phase: 'add', who: 'hotcert', ...added, changed: count(added.summary, 'added') });
 
-    process.stderr.write(`N=${n}: renew…\n`);
-    await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 2));
-    const bundles2 = await Promise.all(names.map((name) => bundleOf(configDir, name, 2)));
-    rows.push({ version, n, phase: 'renew', who: 'raw client', wallS: await rawRun(rawHaproxy, names, bundles2, 'renew'), changed: n });
-    const renewed = await hotcertSync(configFile, dir);
-    rows.push({ version, n, phase: 'renew', who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') });
+    for (let round = 0; round < renewRounds; round += 1) {
+      process.stderr.write(`N=${n}: renew${renewRounds > 1 ? ` ${round + 1}/${renewRounds}` : ''}…\n`);
+      await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, round + 2));
+      const bundles = await Promise.all(names.map((name) => bundleOf(configDir, name, round + 2)));
+      const raw = async (): Promise<Row> => ({ version, n, phase: 'renew', round, who: 'raw client', wallS: await rawRun(rawHaproxy as TestHaproxy, names, bundles, 'renew'), changed: n });
+      const hotcert = async (): Promise<Row> => {
+        const renewed = await hotcertSync(configFile, dir);
+        return { version, n, phase: 'renew', round, who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') };
+      };
+      // Every other round the other one goes first: the VM's speed drifts within minutes.
+      if (round % 2 === 0) rows.push(await raw(), await hotcert());
+      else rows.push(await hotcert(), await raw());
+    }
 
     process.stderr.write(`N=${n}: no-op…\n`);
     const noop = await hotcertSync(configFile, dir);
@@ -93,13 +104,15 @@ function storageOf(path: string): string {
 
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number).filter((value) => value > 0);
+  const renewRounds = Math.max(1, Number(process.env.HOTCERT_BENCH_RENEWALS ?? 1));
   const rows: Row[] = [];
   // The oldest and the newest LTS series side by side, unless HOTCERT_TEST_HAPROXY picks others.
   const versions = process.env.HOTCERT_TEST_HAPROXY ? selectedHaproxyVersions() : (['2.6', '3.4'] as HaproxyVersion[]);
-  for (const series of versions) for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(...(await benchmark(n, series)));
-  const rawRate = (version: string, n: number, phase: string): number | undefined => {
-    const raw = rows.find((row) => row.version === version && row.n === n && row.phase === phase && row.who === 'raw client');
-    return raw ? n / raw.wallS : undefined;
+  for (const series of versions) for (const n of sizes.length > 0 ? sizes : [1000, 10000]) rows.push(...(await benchmark(n, series, renewRounds)));
+  // Each hotcert row against the raw run beside it: same HAProxy series, size, phase and round.
+  const ratioOf = (row: Row): number | undefined => {
+    const raw = rows.find((other) => other.version === row.version && other.n === row.n && other.phase === row.phase && other.round === row.round && other.who === 'raw client');
+    return row.who === 'hotcert' && raw ? raw.wallS / row.wallS : undefined;
   };
   console.log(`hotcert ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}, Node ${process.version}`);
   console.log(`bundles fsynced to: ${storageOf(tmpdir())} (${tmpdir()}); ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`);
@@ -108,11 +121,19 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const rate = row.n / row.wallS;
-    const raw = rawRate(row.version, row.n, row.phase);
-    const ratio = row.who === 'hotcert' && raw ? `${Math.round((rate / raw) * 100)}%` : '';
+    const ratio = ratioOf(row);
     console.log(
-      `| ${row.version} | ${row.n} | ${row.phase} | ${row.who} | ${row.wallS.toFixed(2)} | ${row.phase === 'no-op' ? '' : rate.toFixed(0)} | ${ratio} | ${row.cpuS?.toFixed(2) ?? ''} | ${row.rssMb?.toFixed(0) ?? ''} | ${row.changed} |`,
+      `| ${row.version} | ${row.n} | ${row.phase} | ${row.who} | ${row.wallS.toFixed(2)} | ${row.phase === 'no-op' ? '' : rate.toFixed(0)} | ${ratio === undefined ? '' : `${Math.round(ratio * 100)}%`} | ${row.cpuS?.toFixed(2) ?? ''} | ${row.rssMb?.toFixed(0) ?? ''} | ${row.changed} |`,
     );
+  }
+  if (renewRounds > 1) {
+    console.log('');
+    for (const version of new Set(rows.map((row) => row.version))) {
+      for (const n of new Set(rows.map((row) => row.n))) {
+        const ratios = rows.filter((row) => row.version === version && row.n === n && row.phase === 'renew').flatMap((row) => ratioOf(row) ?? []);
+        if (ratios.length > 0) console.log(`${version}, N=${n}: renewals at ${Math.round(median(ratios) * 100)}% of the raw client (median of ${ratios.length} pairs; ${ratios.map((ratio) => `${Math.round(ratio * 100)}%`).join(' ')})`);
+      }
+    }
   }
 }
 
