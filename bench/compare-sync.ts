@@ -11,32 +11,22 @@
  *   node dist-bench/bench/compare-sync.js 2000 3 dist/main.js '--max-opt=1 dist/main.js' /tmp/other/main.js
  * HOTCERT_TEST_HAPROXY picks the HAProxy series (2.6 by default); TMPDIR, where bundles are written and fsynced.
  */
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import type { HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 import { cpuSeconds, haproxyWorkerPid, machineCpuSeconds } from './lib/proc-cpu.js';
 import { median } from './lib/stats.js';
+import { timedSync, type HotcertBuild, type TimedSync } from './lib/timed-sync.js';
 
-interface Build {
+interface Build extends HotcertBuild {
   readonly label: string;
-  readonly env: Record<string, string>;
-  readonly nodeFlags: string[];
-  readonly main: string;
 }
 
-interface SyncFigures {
-  readonly wallS: number;
-  readonly userS: number;
-  readonly sysS: number;
-  readonly rssMb: number;
-  /** CPU seconds per thread, main thread first. */
-  readonly threadsS: number[];
+interface SyncFigures extends TimedSync {
   readonly haproxyS: number;
   readonly machineS: number;
 }
@@ -53,42 +43,12 @@ function parseBuild(spec: string): Build {
   };
 }
 
-/** Runs `hotcert sync` under /usr/bin/time, sampling its threads' CPU until it exits (the last 50 ms are lost). */
+/** One timed sync, with what HAProxy and the whole machine ran meanwhile. */
 async function runSync(build: Build, configFile: string, dir: string, haproxyPid: number): Promise<SyncFigures> {
-  const timeFile = join(dir, 'time.txt');
   const haproxyBefore = cpuSeconds(`/proc/${haproxyPid}/stat`);
   const machineBefore = machineCpuSeconds();
-  const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%e %U %S %M', process.execPath, ...build.nodeFlags, build.main, 'sync', '--config', configFile], {
-    env: { ...process.env, ...build.env, HOTCERT_LOG_FORMAT: 'text' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const threads = new Map<number, number>();
-  const sample = (): void => {
-    try {
-      const timePid = child.pid as number;
-      const nodePid = Number(readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0]);
-      if (!nodePid) return;
-      for (const tid of readdirSync(`/proc/${nodePid}/task`).map(Number)) threads.set(tid, cpuSeconds(`/proc/${nodePid}/task/${tid}/stat`));
-    } catch {
-      // The process or one of its threads ended between the listing and the read.
-    }
-  };
-  const sampler = setInterval(sample, 50);
-  const code = await new Promise<number | null>((done) => child.once('close', done));
-  clearInterval(sampler);
-  if (code !== 0) throw new Error(`${build.label}: hotcert sync exited with ${code}: ${stderr.slice(-2000)}`);
-  const [wallS, userS, sysS, rssKb] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number) as [number, number, number, number];
-  return {
-    wallS,
-    userS,
-    sysS,
-    rssMb: rssKb / 1024,
-    threadsS: [...threads].sort(([a], [b]) => a - b).map(([, seconds]) => seconds),
-    haproxyS: cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore,
-    machineS: machineCpuSeconds() - machineBefore,
-  };
+  const sync = await timedSync(build, configFile, dir);
+  return { ...sync, haproxyS: cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore, machineS: machineCpuSeconds() - machineBefore };
 }
 
 async function main(): Promise<void> {
@@ -100,7 +60,7 @@ async function main(): Promise<void> {
   const series = (process.env.HOTCERT_TEST_HAPROXY ?? '2.6') as HaproxyVersion;
   const dir = await mkdtemp(join(tmpdir(), 'hotcert-compare-'));
   const configDir = join(dir, 'letsencrypt');
-  const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const names = lineageNames(n);
   const haproxy = await startHaproxy({ version: series });
   try {
     const haproxyPid = await haproxyWorkerPid(haproxy);

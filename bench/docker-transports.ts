@@ -13,7 +13,7 @@ import { TestCertbot } from '../test/helpers/certbot.js';
 import { containerTargetLines, docker, makeSharedHotcertDir, startHaproxyContainer, TLS_PORT, writeContainerTargetsConfig, type HaproxyContainer } from '../test/helpers/docker.js';
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { startPebble } from '../test/helpers/pebble.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 import { makeTempDir, type TempDir } from '../test/helpers/temp-dir.js';
 import { probeServedCertificate } from '../test/helpers/tls-probe.js';
 import { waitFor } from '../test/helpers/wait-for.js';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     process.stderr.write(`writing ${bulk} synthetic lineages…\n`);
     const issuer = await makeIssuer();
     const letsencrypt = join(temp.path, 'bulk-letsencrypt');
-    const names = Array.from({ length: bulk }, (_, index) => `bulk${String(index).padStart(5, '0')}`);
+    const names = lineageNames(bulk, 'bulk');
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
     const rates = new Map<string, { n: number; seconds: number }>();
     for (const transport of TRANSPORTS) {

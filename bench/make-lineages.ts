@@ -3,7 +3,7 @@
  * live links as Certbot does: for profiling hotcert against many lineages by hand.
  * Usage: node dist-bench/bench/make-lineages.js <letsencrypt dir> <N> <version>
  */
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 
 const [dir, count, version] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1)];
 if (!dir || !(count > 0) || !(version > 0)) {
@@ -11,6 +11,6 @@ if (!dir || !(count > 0) || !(version > 0)) {
   process.exitCode = 64;
 } else {
   const issuer = await makeIssuer();
-  const names = Array.from({ length: count }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const names = lineageNames(count);
   await forEachLimited(names, 16, (name) => writeSyntheticLineage(dir, issuer, name, version));
 }

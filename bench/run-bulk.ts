@@ -15,18 +15,27 @@ import type { HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import type { TrackedProcess } from '../test/helpers/processes.js';
-import { forEachLimited, makeIssuer, makeSyntheticPems, writeLineageFiles, type SyntheticIssuer } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, makeSyntheticPems, writeLineageFiles, type SyntheticIssuer, lineageNames } from '../test/helpers/synthetic-lineages.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { cpuSeconds, haproxyWorkerPid } from './lib/proc-cpu.js';
 import { bundleOf, rawRun } from './lib/raw-runtime-client.js';
 
-/** The timestamps (ms) of the daemon's text log lines that carry `message`, in order. */
-function lineTimes(daemon: TrackedProcess, message: string): number[] {
-  return daemon
-    .output()
-    .split('\n')
-    .filter((line) => line.includes(` ${message} `) || line.endsWith(` ${message}`))
-    .map((line) => Date.parse(line.slice(0, line.indexOf(' '))));
+/**
+ * The timestamps (ms) of the daemon's text log lines that carry `message`, so far. Each call reads only the output
+ * written since the one before: polled through a burst, rescanning megabytes of log would take CPU from what is measured.
+ */
+function lineTimes(daemon: TrackedProcess, message: string): () => number[] {
+  const times: number[] = [];
+  let scanned = 0;
+  return () => {
+    const output = daemon.output();
+    const end = output.lastIndexOf('\n') + 1;
+    for (const line of output.slice(scanned, end).split('\n')) {
+      if (line.includes(` ${message} `) || line.endsWith(` ${message}`)) times.push(Date.parse(line.slice(0, line.indexOf(' '))));
+    }
+    scanned = Math.max(scanned, end);
+    return times;
+  };
 }
 
 /**
@@ -56,7 +65,7 @@ async function renewLikeCertbot(configDir: string, issuer: SyntheticIssuer, name
 async function benchmark(n: number, series: HaproxyVersion): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), `hotcert-bulk-${n}-`));
   const configDir = join(dir, 'letsencrypt');
-  const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const names = lineageNames(n);
   let rawHaproxy: TestHaproxy | undefined;
   let hotcertHaproxy: TestHaproxy | undefined;
   let daemon: TrackedProcess | undefined;
@@ -74,20 +83,21 @@ async function benchmark(n: number, series: HaproxyVersion): Promise<string[]> {
     const started = startHotcertRun(configFile);
     daemon = started;
     await waitFor(() => started.output().includes('hotcert running'), { timeoutMs: 1_800_000, intervalMs: 100, what: 'hotcert to start' });
-    const runningMs = lineTimes(started, 'hotcert running: first full sync attempted, watching the source')[0] ?? Date.now();
-    const added = lineTimes(started, 'certificate added').length;
+    const runningMs = lineTimes(started, 'hotcert running: first full sync attempted, watching the source')()[0] ?? Date.now();
+    const added = lineTimes(started, 'certificate added')().length;
 
     process.stderr.write(`N=${n}: burst of renewals…\n`);
     const haproxyPid = await haproxyWorkerPid(hotcertHaproxy);
     const [daemonBefore, haproxyBefore] = [cpuSeconds(`/proc/${started.pid}/stat`), cpuSeconds(`/proc/${haproxyPid}/stat`)];
+    const deployedTimes = lineTimes(started, 'certificate deployed');
     const { writesS } = await renewLikeCertbot(configDir, issuer, names, 2);
     const writtenMs = Date.now();
-    await waitFor(() => lineTimes(started, 'certificate deployed').length >= n, { timeoutMs: 1_800_000, intervalMs: 100, what: `${n} renewals deployed` });
+    await waitFor(() => deployedTimes().length >= n, { timeoutMs: 1_800_000, intervalMs: 100, what: `${n} renewals deployed` });
     const [daemonCpu, haproxyCpu] = [cpuSeconds(`/proc/${started.pid}/stat`) - daemonBefore, cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore];
-    const deployed = lineTimes(started, 'certificate deployed');
+    const deployed = deployedTimes();
     const first = deployed[0] as number;
     const last = deployed[n - 1] as number;
-    const failed = lineTimes(started, 'deploy failed').length;
+    const failed = lineTimes(started, 'deploy failed')().length;
 
     const rawS = await rawRun(raw, names, await Promise.all(names.map((name) => bundleOf(configDir, name, 2))), 'renew');
     const burstRate = (n - 1) / ((last - first) / 1000);

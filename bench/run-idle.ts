@@ -13,7 +13,7 @@ import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { runHotcert, startHotcertRun } from '../test/helpers/hotcert-cli.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 
 const TICKS_PER_SECOND = 100;
 const SETTLE_S = 60;
@@ -49,7 +49,7 @@ async function measure(n: number, idleSeconds: number) {
   try {
     const letsencrypt = join(temp.path, 'letsencrypt');
     const issuer = await makeIssuer();
-    const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+    const names = lineageNames(n);
     process.stderr.write(`N=${n}: generating lineages, adding them with hotcert sync…\n`);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
     haproxy = await startHaproxy({ version: benchHaproxySeries() });

@@ -17,7 +17,7 @@ import { runCommand } from '../test/helpers/processes.js';
 import { makeTempDir } from '../test/helpers/temp-dir.js';
 import { RawRuntimeClient } from './lib/raw-runtime-client.js';
 import { percentile } from './lib/stats.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 
 interface LoadResult {
   readonly handshakes: number;
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   try {
     const letsencrypt = join(temp.path, 'letsencrypt');
     const issuer = await makeIssuer();
-    const names = Array.from({ length: count }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+    const names = lineageNames(count);
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(letsencrypt, issuer, name, 1));
     haproxy = await startHaproxy({ version: benchHaproxySeries() });
     const config = await writeHotcertConfig(temp.path, { letsencryptDir: letsencrypt, haproxy });

@@ -15,11 +15,10 @@ import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
 import { selectedHaproxyVersions, type HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
-import { HOTCERT_BIN } from '../test/helpers/hotcert-cli.js';
-import { runCommand } from '../test/helpers/processes.js';
 import { bundleOf, rawRun } from './lib/raw-runtime-client.js';
 import { median } from './lib/stats.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../test/helpers/synthetic-lineages.js';
+import { THIS_BUILD, timedSync } from './lib/timed-sync.js';
+import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
 
 interface Row {
   readonly version: string;
@@ -35,15 +34,8 @@ interface Row {
 }
 
 async function hotcertSync(configFile: string, dir: string): Promise<{ wallS: number; cpuS: number; rssMb: number; summary: string }> {
-  const timeFile = join(dir, 'time.txt');
-  const result = await runCommand('/usr/bin/time', ['-o', timeFile, '-f', '%e %U %S %M', process.execPath, HOTCERT_BIN, 'sync', '--config', configFile], {
-    env: { ...process.env, HOTCERT_LOG_FORMAT: 'text' },
-    timeoutMs: 1_800_000,
-  });
-  if (result.code !== 0) throw new Error(`hotcert sync exited ${result.code}: ${result.stderr.split('\n').slice(-5).join('\n')}`);
-  const [wall, user, sys, rssKb] = (await readFile(timeFile, 'utf8')).trim().split(/\s+/).map(Number) as [number, number, number, number];
-  const summary = result.stderr.split('\n').find((line) => line.includes('sync finished')) ?? '';
-  return { wallS: wall, cpuS: user + sys, rssMb: rssKb / 1024, summary };
+  const { wallS, userS, sysS, rssMb, summary } = await timedSync(THIS_BUILD, configFile, dir);
+  return { wallS, cpuS: userS + sysS, rssMb, summary };
 }
 
 function count(summary: string, kind: string): number {
@@ -53,7 +45,7 @@ function count(summary: string, kind: string): number {
 async function benchmark(n: number, series: HaproxyVersion, renewRounds: number): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), `hotcert-bench-${n}-`));
   const configDir = join(dir, 'letsencrypt');
-  const names = Array.from({ length: n }, (_, index) => `lineage${String(index).padStart(5, '0')}`);
+  const names = lineageNames(n);
   const rows: Row[] = [];
   let rawHaproxy: TestHaproxy | undefined;
   let hotcertHaproxy: TestHaproxy | undefined;

@@ -36,6 +36,11 @@ function pem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${base64}\n-----END ${label}-----\n`;
 }
 
+/** `lineage00000`, `lineage00001`, …: N names that sort as they were made. */
+export function lineageNames(count: number, prefix = 'lineage'): string[] {
+  return Array.from({ length: count }, (_, index) => `${prefix}${String(index).padStart(5, '0')}`);
+}
+
 /**
  * Writes version `version` of lineage `name` exactly as Certbot's storage.py lays it out (archive files, privkey
  * 0600, relative live links), for `<name>.bench` and `www.<name>.bench`. `notBeforeOffsetMs` lets later versions
