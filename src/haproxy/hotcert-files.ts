@@ -4,7 +4,7 @@ import type { GatedCertificate } from '../core/certificate-gate.js';
 import type { ChainCertificateCache } from '../core/chain-certificate-cache.js';
 import { summarizeBundle, summaryOf } from '../core/certificate-summary.js';
 import type { CertificateSummary, FileFacts } from '../core/facts.js';
-import { DirectorySync, removeFileDurably, writeFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';
+import { DirectorySync, removeFileDurably, writeSmallFileAtomic, type FileOwnership } from '../platform/files/atomic-file.js';
 import { describeFailedRead, readRegularFile } from '../platform/files/read-regular-file.js';
 import { FileWriteError } from '../errors.js';
 import type { CrtListLine } from './crt-list-file.js';
@@ -54,14 +54,14 @@ export class HotcertFiles {
   /** Replaces the bundle file; returns what it held before (undefined: there was none). */
   async writeBundle(name: string, bundle: string): Promise<string | undefined> {
     const previous = this.readBundle(name);
-    await writeFileAtomic(this.bundlePath(name), bundle, { ...this.ownership, directorySync: this.directorySync });
+    await writeSmallFileAtomic(this.bundlePath(name), bundle, { ...this.ownership, directorySync: this.directorySync });
     return previous;
   }
 
   /** Puts back what a write replaced: the previous bundle, or no file at all. */
   async restoreBundle(name: string, previous: string | undefined): Promise<void> {
     if (previous === undefined) await removeFileDurably(this.bundlePath(name), this.directorySync);
-    else await writeFileAtomic(this.bundlePath(name), previous, { ...this.ownership, directorySync: this.directorySync });
+    else await writeSmallFileAtomic(this.bundlePath(name), previous, { ...this.ownership, directorySync: this.directorySync });
   }
 
   removeBundle(name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fchownSync, fsync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileWriteError, describeFileError } from '../../errors.js';
@@ -44,13 +45,12 @@ export interface WriteOptions extends FileOwnership {
  * @throws FileWriteError naming the file; the temp file is removed.
  */
 export async function writeFileAtomic(path: string, content: string, ownership: WriteOptions): Promise<void> {
-  const temp = join(dirname(path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
+  const temp = tempPathBeside(path);
   try {
     const handle = await open(temp, 'wx', ownership.mode);
     try {
       await handle.writeFile(content);
-      // open() applies the umask; chmod sets exactly the configured mode when the umask took bits from it.
-      if (ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0) await handle.chmod(ownership.mode);
+      if (umaskTakesFrom(ownership)) await handle.chmod(ownership.mode);
       if (ownership.uid !== undefined || ownership.gid !== undefined) {
         await handle.chown(ownership.uid ?? -1, ownership.gid ?? -1);
       }
@@ -66,12 +66,69 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
       () => false,
       (unlinkError: NodeJS.ErrnoException) => unlinkError.code !== 'ENOENT',
     );
-    throw new FileWriteError(
-      `cannot write ${path}: ${describeFileError(error)}${leftOver ? ` (temp file ${temp} left behind; removed at the next start)` : ''}`,
-      { file: path },
-      { cause: error },
-    );
+    throw writeFailure(path, error, leftOver ? temp : undefined);
   }
+}
+
+/**
+ * writeFileAtomic for a file of a few KiB (a bundle), with the same guarantees and messages: the temp file is
+ * created, written, closed and renamed by direct system calls, and only the fsyncs wait in the thread pool. Each
+ * fs.promises step is a round trip through the pool (a pool thread woken, then the main thread): seven per file,
+ * most of a bulk deploy's thread switches, where these calls on a small file take microseconds.
+ * @throws FileWriteError naming the file; the temp file is removed.
+ */
+export async function writeSmallFileAtomic(path: string, content: string, ownership: WriteOptions): Promise<void> {
+  const temp = tempPathBeside(path);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', ownership.mode);
+    const bytes = Buffer.from(content, 'utf8');
+    // A regular file's write(2) writes it all or fails (ENOSPC, EDQUOT), short only when interrupted: kept writing.
+    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    if (umaskTakesFrom(ownership)) fchmodSync(fd, ownership.mode);
+    if (ownership.uid !== undefined || ownership.gid !== undefined) fchownSync(fd, ownership.uid ?? -1, ownership.gid ?? -1);
+    await fsyncInPool(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+    await syncDirectory(dirname(path), ownership.directorySync);
+  } catch (error) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // The write's own failure is what is reported; a descriptor that does not close is gone all the same.
+      }
+    }
+    let leftOver = false;
+    try {
+      unlinkSync(temp);
+    } catch (unlinkError) {
+      leftOver = (unlinkError as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+    throw writeFailure(path, error, leftOver ? temp : undefined);
+  }
+}
+
+// open(2) applies the umask: a chmod sets exactly the configured mode when the umask may have taken bits from it.
+function umaskTakesFrom(ownership: FileOwnership): boolean {
+  return ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0;
+}
+
+function tempPathBeside(path: string): string {
+  return join(dirname(path), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
+}
+
+function writeFailure(path: string, error: unknown, leftOverTemp: string | undefined): FileWriteError {
+  return new FileWriteError(
+    `cannot write ${path}: ${describeFileError(error)}${leftOverTemp ? ` (temp file ${leftOverTemp} left behind; removed at the next start)` : ''}`,
+    { file: path },
+    { cause: error },
+  );
+}
+
+function fsyncInPool(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 /** Removes `path` durably (the directory entry is fsynced). */
