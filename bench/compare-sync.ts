@@ -2,7 +2,8 @@
  * Two or more builds of hotcert, side by side on one HAProxy: N lineages added once, then renewed `rounds` times,
  * each round running every build once (the order reversed every other round), so that a drift of the machine's
  * speed falls on all of them alike. Per sync: wall, user + sys CPU and peak RSS of the whole process, the CPU of
- * each of its threads (in the order they were created: main first), HAProxy's CPU and the whole machine's. This
+ * each of its threads (in the order they were created: main first), HAProxy's CPU and the whole machine's, and how
+ * HAProxy's CLI thread spent the sync: running, runnable but waiting for a CPU, or asleep waiting for hotcert. This
  * VM's speed drifts by ±20% within minutes (HAProxy's CPU for the same commands moves as much), so the summary also
  * gives hotcert's CPU over HAProxy's in the same sync: the figure to compare builds by.
  *
@@ -18,7 +19,7 @@ import { startHaproxy } from '../test/helpers/haproxy.js';
 import type { HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
 import { forEachLimited, makeIssuer, writeSyntheticLineage, lineageNames } from '../test/helpers/synthetic-lineages.js';
-import { cpuSeconds, haproxyWorkerPid, machineCpuSeconds } from './lib/proc-cpu.js';
+import { busiestThread, cpuSeconds, haproxyWorkerPid, machineCpuSeconds, threadSchedules, type ThreadSchedule } from './lib/proc-cpu.js';
 import { median } from './lib/stats.js';
 import { timedSync, type HotcertBuild, type TimedSync } from './lib/timed-sync.js';
 
@@ -29,6 +30,8 @@ interface Build extends HotcertBuild {
 interface SyncFigures extends TimedSync {
   readonly haproxyS: number;
   readonly machineS: number;
+  /** HAProxy's busiest thread (the one that runs the CLI): run and run-queue wait during the sync. */
+  readonly haproxyThread: ThreadSchedule;
 }
 
 function parseBuild(spec: string): Build {
@@ -46,9 +49,15 @@ function parseBuild(spec: string): Build {
 /** One timed sync, with what HAProxy and the whole machine ran meanwhile. */
 async function runSync(build: Build, configFile: string, dir: string, haproxyPid: number): Promise<SyncFigures> {
   const haproxyBefore = cpuSeconds(`/proc/${haproxyPid}/stat`);
+  const threadsBefore = threadSchedules(haproxyPid);
   const machineBefore = machineCpuSeconds();
   const sync = await timedSync(build, configFile, dir);
-  return { ...sync, haproxyS: cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore, machineS: machineCpuSeconds() - machineBefore };
+  return {
+    ...sync,
+    haproxyS: cpuSeconds(`/proc/${haproxyPid}/stat`) - haproxyBefore,
+    machineS: machineCpuSeconds() - machineBefore,
+    haproxyThread: busiestThread(threadsBefore, threadSchedules(haproxyPid)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -69,8 +78,8 @@ async function main(): Promise<void> {
     const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy });
     await runSync(builds[0] as Build, configFile, dir, haproxyPid);
     console.log(`HAProxy ${haproxy.version}, ${n} renewals per sync, ${rounds} rounds; CPU in seconds; threads in the order created, main first`);
-    console.log('| build | wall s | user s | sys s | peak RSS MB | HAProxy CPU s | machine CPU s | threads |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| build | wall s | user s | sys s | peak RSS MB | HAProxy CPU s | HAProxy CLI thread: run / waiting for a CPU / asleep, ms per certificate | machine CPU s | threads |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     const figures = new Map<Build, SyncFigures[]>(builds.map((build) => [build, []]));
     let version = 1;
     for (let round = 0; round < rounds; round += 1) {
@@ -80,21 +89,30 @@ async function main(): Promise<void> {
         const sync = await runSync(build, configFile, dir, haproxyPid);
         figures.get(build)?.push(sync);
         const threads = sync.threadsS.filter((seconds) => seconds > 0).map((seconds) => seconds.toFixed(2)).join(' ');
-        console.log(`| ${build.label} | ${sync.wallS.toFixed(2)} | ${sync.userS.toFixed(2)} | ${sync.sysS.toFixed(2)} | ${sync.rssMb.toFixed(0)} | ${sync.haproxyS.toFixed(2)} | ${sync.machineS.toFixed(2)} | ${threads} |`);
+        console.log(`| ${build.label} | ${sync.wallS.toFixed(2)} | ${sync.userS.toFixed(2)} | ${sync.sysS.toFixed(2)} | ${sync.rssMb.toFixed(0)} | ${sync.haproxyS.toFixed(2)} | ${cliThread(sync, n)} | ${sync.machineS.toFixed(2)} | ${threads} |`);
       }
     }
     console.log('');
-    console.log('| build | median wall s | median CPU s | median CPU / HAProxy CPU |');
-    console.log('|---|---|---|---|');
+    console.log('| build | median wall s | median CPU s | median CPU / HAProxy CPU | median HAProxy CLI thread asleep, ms per certificate |');
+    console.log('|---|---|---|---|---|');
     for (const [build, syncs] of figures) {
       const cpu = syncs.map((sync) => sync.userS + sync.sysS);
       const relative = syncs.map((sync) => (sync.userS + sync.sysS) / sync.haproxyS);
-      console.log(`| ${build.label} | ${median(syncs.map((sync) => sync.wallS)).toFixed(2)} | ${median(cpu).toFixed(2)} | ${median(relative).toFixed(2)} |`);
+      const asleepMs = syncs.map((sync) => ((sync.wallS - sync.haproxyThread.runS - sync.haproxyThread.waitS) * 1000) / n);
+      console.log(`| ${build.label} | ${median(syncs.map((sync) => sync.wallS)).toFixed(2)} | ${median(cpu).toFixed(2)} | ${median(relative).toFixed(2)} | ${median(asleepMs).toFixed(2)} |`);
     }
   } finally {
     await haproxy.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// Asleep: neither running nor waiting for a CPU, so waiting for hotcert's next request (the wall time includes
+// hotcert's start and its reads before the first commit, a fixed part).
+function cliThread(sync: SyncFigures, certificates: number): string {
+  const perCertificateMs = (seconds: number): string => ((seconds * 1000) / certificates).toFixed(2);
+  const { runS, waitS } = sync.haproxyThread;
+  return `${perCertificateMs(runS)} / ${perCertificateMs(waitS)} / ${perCertificateMs(sync.wallS - runS - waitS)}`;
 }
 
 main().catch((error: unknown) => {
