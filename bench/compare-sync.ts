@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     for (const [build, syncs] of figures) {
       const cpu = syncs.map((sync) => sync.userS + sync.sysS);
       const relative = syncs.map((sync) => (sync.userS + sync.sysS) / sync.haproxyS);
-      const asleepMs = syncs.map((sync) => ((sync.wallS - sync.haproxyThread.runS - sync.haproxyThread.waitS) * 1000) / n);
+      const asleepMs = syncs.map((sync) => (haproxyAsleepS(sync) * 1000) / n);
       console.log(`| ${build.label} | ${median(syncs.map((sync) => sync.wallS)).toFixed(2)} | ${median(cpu).toFixed(2)} | ${median(relative).toFixed(2)} | ${median(asleepMs).toFixed(2)} |`);
     }
   } finally {
@@ -109,10 +109,13 @@ async function main(): Promise<void> {
 
 // Asleep: neither running nor waiting for a CPU, so waiting for hotcert's next request (the wall time includes
 // hotcert's start and its reads before the first commit, a fixed part).
+function haproxyAsleepS(sync: SyncFigures): number {
+  return sync.wallS - sync.haproxyThread.runS - sync.haproxyThread.waitS;
+}
+
 function cliThread(sync: SyncFigures, certificates: number): string {
   const perCertificateMs = (seconds: number): string => ((seconds * 1000) / certificates).toFixed(2);
-  const { runS, waitS } = sync.haproxyThread;
-  return `${perCertificateMs(runS)} / ${perCertificateMs(waitS)} / ${perCertificateMs(sync.wallS - runS - waitS)}`;
+  return `${perCertificateMs(sync.haproxyThread.runS)} / ${perCertificateMs(sync.haproxyThread.waitS)} / ${perCertificateMs(haproxyAsleepS(sync))}`;
 }
 
 main().catch((error: unknown) => {
