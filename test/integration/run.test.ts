@@ -93,8 +93,9 @@ describeEachHaproxy('hotcert run: the daemon against real certbot, pebble and HA
   });
 
   it('a renewal made while HAProxy is down is served once HAProxy is back', async () => {
-    await stack.haproxy.process.stop('SIGTERM');
+    // Marked before the stop: the daemon checks the target every 300 ms and may say it is down before stop() returns.
     const mark = daemon.output().length;
+    await stack.haproxy.process.stop('SIGTERM');
     await waitForOutput(daemon, /target cannot be deployed to; retrying target=edge/, 10_000, mark);
     await stack.certbot.renew(['early']);
     await stack.haproxy.restart();
