@@ -10,7 +10,8 @@
  * Usage: node dist-bench/bench/compare-sync.js N rounds BUILD BUILD...
  * where BUILD is one argument: `[VAR=value ...] [--node-flag ...] path/to/main.js`, e.g.
  *   node dist-bench/bench/compare-sync.js 2000 3 dist/main.js '--max-opt=1 dist/main.js' /tmp/other/main.js
- * HOTCERT_TEST_HAPROXY picks the HAProxy series (2.6 by default); TMPDIR, where bundles are written and fsynced.
+ * HOTCERT_TEST_HAPROXY picks the HAProxy series (2.6 by default); TMPDIR, where bundles are written and fsynced;
+ * HOTCERT_BENCH_PHASE=no-op leaves the lineages as they are between syncs, to compare no-op syncs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
   if (!(n > 0) || !(rounds > 0) || specs.length === 0) throw new Error('usage: compare-sync.js N rounds BUILD [BUILD...]');
   const builds = specs.map(parseBuild);
   const series = (process.env.HOTCERT_TEST_HAPROXY ?? '2.6') as HaproxyVersion;
+  const phase = process.env.HOTCERT_BENCH_PHASE ?? 'renew';
+  if (phase !== 'renew' && phase !== 'no-op') throw new Error(`HOTCERT_BENCH_PHASE is renew or no-op, not ${phase}`);
   const dir = await mkdtemp(join(tmpdir(), 'hotcert-compare-'));
   const configDir = join(dir, 'letsencrypt');
   const names = lineageNames(n);
@@ -77,15 +80,18 @@ async function main(): Promise<void> {
     await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, 1));
     const configFile = await writeHotcertConfig(dir, { letsencryptDir: configDir, haproxy });
     await runSync(builds[0] as Build, configFile, dir, haproxyPid);
-    console.log(`HAProxy ${haproxy.version}, ${n} renewals per sync, ${rounds} rounds; CPU in seconds; threads in the order created, main first`);
+    const perSync = phase === 'renew' ? `${n} renewals per sync` : `no-op syncs of ${n} lineages`;
+    console.log(`HAProxy ${haproxy.version}, ${perSync}, ${rounds} rounds; CPU in seconds; threads in the order created, main first`);
     console.log('| build | wall s | user s | sys s | peak RSS MB | HAProxy CPU s | HAProxy CLI thread: run / waiting for a CPU / asleep, ms per certificate | machine CPU s | threads |');
     console.log('|---|---|---|---|---|---|---|---|---|');
     const figures = new Map<Build, SyncFigures[]>(builds.map((build) => [build, []]));
     let version = 1;
     for (let round = 0; round < rounds; round += 1) {
       for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
-        version += 1;
-        await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, version));
+        if (phase === 'renew') {
+          version += 1;
+          await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, version));
+        }
         const sync = await runSync(build, configFile, dir, haproxyPid);
         figures.get(build)?.push(sync);
         const threads = sync.threadsS.filter((seconds) => seconds > 0).map((seconds) => seconds.toFixed(2)).join(' ');

@@ -3,10 +3,12 @@
  * default, HOTCERT_TEST_HAPROXY picks others):
  * - add N new lineages: raw `new` + `set` + `commit` + `add ssl crt-list` vs `hotcert sync` (bundles and crt-list
  *   written and fsynced, every commit verified);
- * - renew N loaded lineages: raw `set` + `commit` vs `hotcert sync` after Certbot-style link flips;
+ * - renew N loaded lineages: raw `set` + `commit` vs `hotcert sync` after Certbot-style link flips, and between
+ *   them the raw client doing the file work too (links read, bundle written, fsynced and renamed; no checks);
  * - a no-op `hotcert sync`.
  * Usage: npm run bench:sync -- [N ...]   (default: 1000 10000); HOTCERT_BENCH_RENEWALS=R renews R times, the raw
- * client and hotcert side by side each time (the order alternating), and prints the median ratio.
+ * client, the raw client + files and hotcert side by side each time (the order reversed every other round), and
+ * prints the median ratios.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { startHaproxy, type TestHaproxy } from '../test/helpers/haproxy.js';
 import { selectedHaproxyVersions, type HaproxyVersion } from '../test/helpers/haproxy-versions.js';
 import { writeHotcertConfig } from '../test/helpers/hotcert-config.js';
+import { rawRunWithFiles } from './lib/files-runtime-client.js';
 import { bundleOf, rawRun } from './lib/raw-runtime-client.js';
 import { median } from './lib/stats.js';
 import { THIS_BUILD, timedSync } from './lib/timed-sync.js';
@@ -24,9 +27,9 @@ interface Row {
   readonly version: string;
   readonly n: number;
   readonly phase: string;
-  /** Which of the renewal rounds (HOTCERT_BENCH_RENEWALS), each a raw run and a hotcert sync side by side. */
+  /** Which of the renewal rounds (HOTCERT_BENCH_RENEWALS), each a raw run, a raw run with files and a sync side by side. */
   readonly round?: number;
-  readonly who: 'raw client' | 'hotcert';
+  readonly who: 'raw client' | 'raw client + files' | 'hotcert';
   readonly wallS: number;
   readonly cpuS?: number;
   readonly rssMb?: number;
@@ -69,13 +72,14 @@ async function benchmark(n: number, series: HaproxyVersion, renewRounds: number)
       await forEachLimited(names, 16, (name) => writeSyntheticLineage(configDir, issuer, name, round + 2));
       const bundles = await Promise.all(names.map((name) => bundleOf(configDir, name, round + 2)));
       const raw = async (): Promise<Row> => ({ version, n, phase: 'renew', round, who: 'raw client', wallS: await rawRun(rawHaproxy as TestHaproxy, names, bundles, 'renew'), changed: n });
+      const withFiles = async (): Promise<Row> => ({ version, n, phase: 'renew', round, who: 'raw client + files', ...(await rawRunWithFiles(rawHaproxy as TestHaproxy, configDir, names)), changed: n });
       const hotcert = async (): Promise<Row> => {
         const renewed = await hotcertSync(configFile, dir);
         return { version, n, phase: 'renew', round, who: 'hotcert', ...renewed, changed: count(renewed.summary, 'deployed') };
       };
-      // Every other round the other one goes first: the VM's speed drifts within minutes.
-      if (round % 2 === 0) rows.push(await raw(), await hotcert());
-      else rows.push(await hotcert(), await raw());
+      // Every other round the order is reversed: the VM's speed drifts within minutes.
+      if (round % 2 === 0) rows.push(await raw(), await withFiles(), await hotcert());
+      else rows.push(await hotcert(), await withFiles(), await raw());
     }
 
     process.stderr.write(`N=${n}: no-op…\n`);
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
   // Each hotcert row against the raw run beside it: same HAProxy series, size, phase and round.
   const ratioOf = (row: Row): number | undefined => {
     const raw = rows.find((other) => other.version === row.version && other.n === row.n && other.phase === row.phase && other.round === row.round && other.who === 'raw client');
-    return row.who === 'hotcert' && raw ? raw.wallS / row.wallS : undefined;
+    return row.who !== 'raw client' && raw ? raw.wallS / row.wallS : undefined;
   };
   console.log(`hotcert ${JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version}, Node ${process.version}`);
   console.log(`bundles fsynced to: ${storageOf(tmpdir())} (${tmpdir()}); ${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`);
@@ -122,8 +126,10 @@ async function main(): Promise<void> {
     console.log('');
     for (const version of new Set(rows.map((row) => row.version))) {
       for (const n of new Set(rows.map((row) => row.n))) {
-        const ratios = rows.filter((row) => row.version === version && row.n === n && row.phase === 'renew').flatMap((row) => ratioOf(row) ?? []);
-        if (ratios.length > 0) console.log(`${version}, N=${n}: renewals at ${Math.round(median(ratios) * 100)}% of the raw client (median of ${ratios.length} pairs; ${ratios.map((ratio) => `${Math.round(ratio * 100)}%`).join(' ')})`);
+        for (const who of ['hotcert', 'raw client + files'] as const) {
+          const ratios = rows.filter((row) => row.version === version && row.n === n && row.phase === 'renew' && row.who === who).flatMap((row) => ratioOf(row) ?? []);
+          if (ratios.length > 0) console.log(`${version}, N=${n}: ${who}'s renewals at ${Math.round(median(ratios) * 100)}% of the raw client (median of ${ratios.length} pairs; ${ratios.map((ratio) => `${Math.round(ratio * 100)}%`).join(' ')})`);
+        }
       }
     }
   }
