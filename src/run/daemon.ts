@@ -19,7 +19,7 @@ import { ContainerWatcher } from '../targets/container-watcher.js';
 import type { DeployEngine } from './deploy-engine.js';
 import type { DeployResult } from './reconciler.js';
 import { SettleTimers } from './settle-timers.js';
-import { TargetScheduler } from './target-scheduler.js';
+import { TargetScheduler, type JobPriority } from './target-scheduler.js';
 
 /** The adapters a daemon runs on; built by the composition root. */
 export interface DaemonParts {
@@ -215,7 +215,7 @@ export class Daemon {
   private track(target: TargetConfig): void {
     this.schedulers.set(
       target.name,
-      new TargetScheduler(target.name, (name) => this.runJob(name, target.name), this.log, this.config.watch.notReadyAlertMs),
+      new TargetScheduler(target.name, (name, priority) => this.runJob(name, target.name, priority), this.log, this.config.watch.notReadyAlertMs),
     );
   }
 
@@ -313,10 +313,12 @@ export class Daemon {
     for (const scheduler of this.schedulers.values()) scheduler.enqueue(name, priority);
   }
 
-  private async runJob(name: string, target: string): Promise<DeployResult | undefined> {
+  private async runJob(name: string, target: string, priority: JobPriority): Promise<DeployResult | undefined> {
     let outcome: DeployResult | undefined;
     try {
-      outcome = await this.parts.engine.deployOne(name, target);
+      // A lineage an event names has most likely changed: the quick look would only find that out before the full
+      // read. A resync passes over every lineage, nearly all of them unchanged: the quick look spares their full read.
+      outcome = await this.parts.engine.deployOne(name, target, priority === 'event' ? 'full' : 'quick-first');
       if (outcome === undefined) await this.deleted(name, target);
       else this.deletedReported.delete(`${name}\n${target}`);
     } finally {

@@ -19,6 +19,13 @@ import { TargetSlot } from './target-slot.js';
 const NO_OPTIONS: LineageOptions = { sniFilters: [] };
 const FALLBACK_POLL_MS = 250;
 
+/**
+ * How a certificate is read: `quick-first` takes the source's cheap look and reads in full only when that does not
+ * show it unchanged (a pass over many certificates, most unchanged); `full` reads in full at once (one that was
+ * reported changed, where the cheap look would be work thrown away).
+ */
+export type CertificateReading = 'quick-first' | 'full';
+
 export interface EngineParts {
   readonly config: Config;
   readonly log: Logger;
@@ -81,12 +88,12 @@ export class DeployEngine {
   }
 
   /** One read of a certificate for every target: the cheap look now, the full read (memoized) when one needs it. */
-  read(name: string): CertificateRead {
+  read(name: string, reading: CertificateReading): CertificateRead {
     let full: Promise<SourceFacts> | undefined;
     const source = this.parts.source;
     return {
       name,
-      quick: source.quickLook(name),
+      quick: reading === 'quick-first' ? source.quickLook(name) : undefined,
       source: () =>
         (full ??= source.read(name, new Date(this.parts.clock.now())).catch((error: unknown): SourceFacts => ({ kind: 'invalid', error: error as Error }))),
     };
@@ -142,14 +149,14 @@ export class DeployEngine {
 
   /** One certificate on the given targets (all by default); one outcome per target. Never throws. */
   async deployLineage(name: string, options: ReconcileOptions, slots: readonly TargetSlot[] = this.slots): Promise<DeployResult[]> {
-    const read = this.read(name);
+    const read = this.read(name, 'quick-first');
     const results = await Promise.all(slots.map((slot) => this.deployTo(read, slot, options)));
     return results.filter((result): result is DeployResult => result !== undefined);
   }
 
   /** One certificate on one target: the daemon's job. @returns undefined when the source no longer has it. */
-  deployOne(name: string, targetName: string): Promise<DeployResult | undefined> {
-    return this.deployTo(this.read(name), this.slot(targetName), { force: false, dryRun: false });
+  deployOne(name: string, targetName: string, reading: CertificateReading): Promise<DeployResult | undefined> {
+    return this.deployTo(this.read(name, reading), this.slot(targetName), { force: false, dryRun: false });
   }
 
   /** Takes a certificate the source no longer has out of one target. @returns false when HAProxy did not have it. */

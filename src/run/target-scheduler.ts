@@ -5,10 +5,11 @@ import { Field } from '../observe/log/fields.js';
 import { realTimers, type TimerApi } from './settle-timers.js';
 import { retryAfter } from '../core/retry-policy.js';
 
+/** Why a job runs: `event`, something says the lineage changed (the watcher, a retry); `resync`, a pass over all. */
 export type JobPriority = 'event' | 'resync';
 
 /** Runs one lineage on this scheduler's target; never throws. `undefined`: nothing to do any more (deleted). */
-export type JobRunner = (lineage: string) => Promise<DeployResult | undefined>;
+export type JobRunner = (lineage: string, priority: JobPriority) => Promise<DeployResult | undefined>;
 
 interface RetryEntry {
   attempt: number;
@@ -97,12 +98,14 @@ export class TargetScheduler {
 
   // Never rejects: the runner never throws, and this only bookkeeps around it.
   private async run(lineage: string): Promise<void> {
+    // As queued by the last enqueue: a resync an event came for runs as the event.
+    const priority = this.queued.get(lineage) ?? 'event';
     this.queued.delete(lineage);
     if (this.down || this.stopped) return;
     this.running.add(lineage);
     let outcome: DeployResult | undefined;
     try {
-      outcome = await this.runJob(lineage);
+      outcome = await this.runJob(lineage, priority);
     } finally {
       this.running.delete(lineage);
     }

@@ -119,6 +119,30 @@ describe('TargetScheduler', () => {
     expect(runs.filter((name) => name === 'event' || name === 'resync0')).toHaveLength(2);
   });
 
+  it('tells the runner why each job runs: a resync an event came for runs as the event, a retry as an event', async () => {
+    const timers = heldTimers();
+    const runs: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const outcomes: Record<string, OutcomeKind[]> = { retried: ['failed', 'deployed'] };
+    const scheduler = new TargetScheduler('t', async (lineage, priority) => {
+      runs.push(`${lineage}:${priority}`);
+      if (lineage === 'blocker') await gate;
+      return result(lineage, outcomes[lineage]?.shift() ?? 'unchanged');
+    }, log, 60_000, timers);
+    for (let index = 0; index < 16; index += 1) scheduler.enqueue(index === 0 ? 'blocker' : `busy${index}`, 'resync');
+    scheduler.enqueue('calm', 'resync');
+    scheduler.enqueue('changed', 'resync');
+    scheduler.enqueue('changed', 'event');
+    scheduler.enqueue('retried', 'resync');
+    release();
+    await scheduler.idle();
+    timers.fireAll();
+    await scheduler.idle();
+    expect(runs).toEqual(expect.arrayContaining(['blocker:resync', 'calm:resync', 'changed:event', 'retried:resync', 'retried:event']));
+    expect(runs.filter((run) => run.startsWith('changed') || run.startsWith('retried'))).toHaveLength(3);
+  });
+
   it('holds jobs while the target is down, and drops queued work at stop', async () => {
     const runs: string[] = [];
     const scheduler = new TargetScheduler('t', async (lineage) => {
