@@ -88,7 +88,7 @@ export class DeployEngine {
   }
 
   /** One read of a certificate for every target: the cheap look now, the full read (memoized) when one needs it. */
-  read(name: string, reading: CertificateReading): CertificateRead {
+  private read(name: string, reading: CertificateReading): CertificateRead {
     let full: Promise<SourceFacts> | undefined;
     const source = this.parts.source;
     return {

@@ -51,9 +51,8 @@ export async function writeFileAtomic(path: string, content: string, ownership: 
     try {
       await handle.writeFile(content);
       if (umaskTakesFrom(ownership)) await handle.chmod(ownership.mode);
-      if (ownership.uid !== undefined || ownership.gid !== undefined) {
-        await handle.chown(ownership.uid ?? -1, ownership.gid ?? -1);
-      }
+      const owner = ownerToSet(ownership);
+      if (owner) await handle.chown(...owner);
       await handle.sync();
     } finally {
       await handle.close();
@@ -86,7 +85,8 @@ export async function writeSmallFileAtomic(path: string, content: string, owners
     // A regular file's write(2) writes it all or fails (ENOSPC, EDQUOT), short only when interrupted: kept writing.
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
     if (umaskTakesFrom(ownership)) fchmodSync(fd, ownership.mode);
-    if (ownership.uid !== undefined || ownership.gid !== undefined) fchownSync(fd, ownership.uid ?? -1, ownership.gid ?? -1);
+    const owner = ownerToSet(ownership);
+    if (owner) fchownSync(fd, ...owner);
     await fsyncInPool(fd);
     closeSync(fd);
     fd = undefined;
@@ -113,6 +113,11 @@ export async function writeSmallFileAtomic(path: string, content: string, owners
 // open(2) applies the umask: a chmod sets exactly the configured mode when the umask may have taken bits from it.
 function umaskTakesFrom(ownership: FileOwnership): boolean {
   return ownership.umask === undefined || (ownership.mode & ownership.umask) !== 0;
+}
+
+// chown(2) leaves an id of -1 as it is: only what is configured is set, and nothing when neither is.
+function ownerToSet(ownership: FileOwnership): [uid: number, gid: number] | undefined {
+  return ownership.uid === undefined && ownership.gid === undefined ? undefined : [ownership.uid ?? -1, ownership.gid ?? -1];
 }
 
 function tempPathBeside(path: string): string {
