@@ -16,6 +16,7 @@ import type { ReloadFallback } from '../platform/docker/reload-fallback.js';
 import type { SourceWatcher, WatchState } from '../sources/source.js';
 import { containerTarget } from '../targets/container-targets.js';
 import { ContainerWatcher } from '../targets/container-watcher.js';
+import { AdaptiveReading } from './adaptive-reading.js';
 import type { DeployEngine } from './deploy-engine.js';
 import type { DeployResult } from './reconciler.js';
 import { SettleTimers } from './settle-timers.js';
@@ -57,6 +58,8 @@ export class Daemon {
   private readonly progress: LoggedProgress;
   private readonly expiry: ExpiryWarnings;
   private resyncJobsLeft = 0;
+  /** How each target's resync jobs read their certificate (see AdaptiveReading). */
+  private readonly resyncReadings = new Map<string, AdaptiveReading>();
   private metricsServer: MetricsServer | undefined;
   private stopping: Promise<boolean> | undefined;
 
@@ -298,6 +301,7 @@ export class Daemon {
     void scheduler.stop(0);
     this.parts.engine.removeTarget(name);
     this.parts.metrics.forgetTarget(name);
+    this.resyncReadings.delete(name);
   }
 
   // Never rejects: a listing that fails is logged (the periodic rescan tries again).
@@ -317,8 +321,11 @@ export class Daemon {
     let outcome: DeployResult | undefined;
     try {
       // A lineage an event names has most likely changed: the quick look would only find that out before the full
-      // read. A resync passes over every lineage, nearly all of them unchanged: the quick look spares their full read.
-      outcome = await this.parts.engine.deployOne(name, target, priority === 'event' ? 'full' : 'quick-first');
+      // read. A resync passes over every lineage, usually nearly all unchanged (the quick look spares their full
+      // read), unless Certbot renewed many while hotcert was stopped: its reading follows what it finds.
+      const reading = priority === 'resync' ? this.resyncReading(target) : undefined;
+      outcome = await this.parts.engine.deployOne(name, target, reading?.next() ?? 'full');
+      if (outcome) reading?.observe([outcome]);
       if (outcome === undefined) await this.deleted(name, target);
       else this.deletedReported.delete(`${name}\n${target}`);
     } finally {
@@ -334,6 +341,15 @@ export class Daemon {
       this.parts.metrics.record(outcome);
     }
     return outcome;
+  }
+
+  private resyncReading(target: string): AdaptiveReading {
+    let reading = this.resyncReadings.get(target);
+    if (!reading) {
+      reading = new AdaptiveReading();
+      this.resyncReadings.set(target, reading);
+    }
+    return reading;
   }
 
   // certbot delete removes the conf and the live links first. Taking the certificate out of a running HAProxy is

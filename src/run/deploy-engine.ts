@@ -148,8 +148,8 @@ export class DeployEngine {
   }
 
   /** One certificate on the given targets (all by default); one outcome per target. Never throws. */
-  async deployLineage(name: string, options: ReconcileOptions, slots: readonly TargetSlot[] = this.slots): Promise<DeployResult[]> {
-    const read = this.read(name, 'quick-first');
+  async deployLineage(name: string, options: ReconcileOptions, reading: CertificateReading, slots: readonly TargetSlot[] = this.slots): Promise<DeployResult[]> {
+    const read = this.read(name, reading);
     const results = await Promise.all(slots.map((slot) => this.deployTo(read, slot, options)));
     return results.filter((result): result is DeployResult => result !== undefined);
   }

@@ -4,6 +4,7 @@ import { Field } from '../observe/log/fields.js';
 import { logOutcome } from '../observe/log/log-outcome.js';
 import type { ProgressReporter } from '../observe/log/progress.js';
 import { closeMatches } from '../core/close-matches.js';
+import { AdaptiveReading } from './adaptive-reading.js';
 import type { DeployEngine } from './deploy-engine.js';
 import { forEachLimited } from './for-each-limited.js';
 import type { DeployResult, ReconcileOptions } from './reconciler.js';
@@ -47,8 +48,10 @@ export async function runSync(engine: DeployEngine, request: SyncRequest, log: L
   progress.start(names.length);
   const pass = async (slotNames?: ReadonlySet<string>): Promise<DeployResult[]> => {
     const slots = engine.targets.filter((target) => !slotNames || slotNames.has(target.name)).map((target) => engine.slot(target.name));
+    const reading = new AdaptiveReading();
     const results = await forEachLimited(names, CERTIFICATES_IN_FLIGHT, async (name) => {
-      const outcomes = await engine.deployLineage(name, request, slots);
+      const outcomes = await engine.deployLineage(name, request, reading.next(), slots);
+      reading.observe(outcomes);
       for (const outcome of outcomes) logOutcome(log, outcome);
       progress.done(1);
       return outcomes;
