@@ -9,17 +9,22 @@ import type { TestHaproxy } from '../../test/helpers/haproxy.js';
  */
 export class RawRuntimeClient {
   private buffer = '';
-  private waiter: ((reply: string) => void) | undefined;
+  private replies: string[] = [];
+  private wanted = 0;
+  private waiter: ((replies: string[]) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString();
-      if (this.buffer.endsWith('\n> ') && this.waiter) {
-        const reply = this.buffer.slice(0, -3).replace(/^(\+ )+/, '');
-        this.buffer = '';
-        const waiter = this.waiter;
-        this.waiter = undefined;
-        waiter(reply);
+      // In prompt mode every reply ends with "\n> "; 3.x starts payload lines' echoes with "+ ".
+      for (let end = this.buffer.indexOf('\n> '); end >= 0; end = this.buffer.indexOf('\n> ')) {
+        this.replies.push(this.buffer.slice(0, end).replace(/^(\+ )+/, ''));
+        this.buffer = this.buffer.slice(end + 3);
+      }
+      if (this.waiter && this.replies.length >= this.wanted) {
+        const [waiter, replies] = [this.waiter, this.replies];
+        [this.waiter, this.replies] = [undefined, []];
+        waiter(replies);
       }
     });
   }
@@ -36,9 +41,15 @@ export class RawRuntimeClient {
   }
 
   command(line: string, payload?: string): Promise<string> {
-    const reply = new Promise<string>((resolve) => (this.waiter = resolve));
-    this.socket.write(payload === undefined ? `${line}\n` : `${line} <<\n${payload.trimEnd()}\n\n`);
-    return reply;
+    return this.commands([{ line, ...(payload === undefined ? {} : { payload }) }]).then(([reply = '']) => reply);
+  }
+
+  /** Several commands in one write; their replies, in order (HAProxy answers in order in prompt mode). */
+  commands(requests: readonly { readonly line: string; readonly payload?: string }[]): Promise<string[]> {
+    const replies = new Promise<string[]>((resolve) => (this.waiter = resolve));
+    this.wanted = requests.length;
+    this.socket.write(requests.map(({ line, payload }) => (payload === undefined ? `${line}\n` : `${line} <<\n${payload.trimEnd()}\n\n`)).join(''));
+    return replies;
   }
 
   async expect(line: string, success: RegExp, payload?: string): Promise<void> {
@@ -70,6 +81,39 @@ export async function rawRun(haproxy: TestHaproxy, names: readonly string[], bun
     await client.expect(`set ssl cert ${path}`, /Transaction created/, bundles[index]);
     await client.expect(`commit ssl cert ${path}`, /Success!/);
     if (phase === 'add') await client.expect(`add ssl crt-list ${haproxy.crtListPath}`, /Success!/, path);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  client.close();
+  return seconds;
+}
+
+// What hotcert's transaction probe names (src/haproxy/cert-replies.ts TRANSACTION_PROBE_PATH).
+const TRANSACTION_PROBE_PATH = '/.hotcert-transaction-probe.pem';
+// How far ahead the served-state read that rides along with a commit is: any certificate not yet deployed.
+const RIDER_AHEAD = 8;
+
+/**
+ * The raw client sending, for N renewals, exactly the runtime commands `hotcert sync` sends, pipelined as it sends
+ * them: one write a certificate with the commit, `show ssl cert` of the result, the transaction probe, one
+ * served-state read riding along, the next certificate's `set ssl cert` and `show ssl cert *` of its transaction.
+ * No file, no parsing beyond the commit's success: what HAProxy's side of hotcert's checks costs, so the ceiling
+ * for a client that makes them. @returns its wall time in seconds.
+ */
+export async function rawRunWithHotcertCommands(haproxy: TestHaproxy, names: readonly string[], bundles: readonly string[]): Promise<number> {
+  const client = await RawRuntimeClient.open(haproxy.socketPath);
+  const paths = names.map((name) => `${haproxy.bundlesDir}/${name}.pem`);
+  const setOf = (index: number) => [{ line: `set ssl cert ${paths[index]}`, payload: bundles[index] as string }, { line: `show ssl cert *${paths[index]}` }];
+  const started = process.hrtime.bigint();
+  await client.commands(setOf(0));
+  for (const [index, path] of paths.entries()) {
+    const [commit = ''] = await client.commands([
+      { line: `commit ssl cert ${path}` },
+      { line: `show ssl cert ${path}` },
+      { line: `abort ssl cert ${TRANSACTION_PROBE_PATH}` },
+      { line: `show ssl cert ${paths[(index + RIDER_AHEAD) % paths.length]}` },
+      ...(index + 1 < paths.length ? setOf(index + 1) : []),
+    ]);
+    if (!/Success!/.test(commit)) throw new Error(`commit ssl cert: ${commit.split('\n')[0]}`);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   client.close();
