@@ -1,32 +1,45 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { TRANSACTION_PROBE_PATH } from '../../src/haproxy/cert-replies.js';
 import type { TestHaproxy } from '../../test/helpers/haproxy.js';
 
 /**
- * The baseline: what a minimal hand-written client does, one connection in `prompt` mode, each command written once
- * the previous reply's `> ` prompt arrived. No checks beyond HAProxy's own success text.
+ * The baseline: what a minimal hand-written client does, one connection in `prompt` mode (`command`: each command
+ * written once the previous reply's `> ` prompt arrived; `commands`: several in one write). No checks beyond
+ * HAProxy's own success text.
  */
 export class RawRuntimeClient {
   private buffer = '';
   private replies: string[] = [];
   private wanted = 0;
   private waiter: ((replies: string[]) => void) | undefined;
+  private reject: ((error: Error) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString();
-      // In prompt mode every reply ends with "\n> "; 3.x starts payload lines' echoes with "+ ".
+      // In prompt mode every reply ends with "\n> "; 2.6 to 3.0 also print a "+ " prompt for each payload line
+      // before the reply (src/haproxy/runtime-framing.ts).
       for (let end = this.buffer.indexOf('\n> '); end >= 0; end = this.buffer.indexOf('\n> ')) {
         this.replies.push(this.buffer.slice(0, end).replace(/^(\+ )+/, ''));
         this.buffer = this.buffer.slice(end + 3);
       }
       if (this.waiter && this.replies.length >= this.wanted) {
         const [waiter, replies] = [this.waiter, this.replies];
-        [this.waiter, this.replies] = [undefined, []];
+        [this.waiter, this.reject, this.replies] = [undefined, undefined, []];
         waiter(replies);
       }
     });
+    // A reply HAProxy never sends (it closed the connection: a command over tune.bufsize) must not hang the run.
+    socket.on('close', () => this.waiter && this.failed(new Error('HAProxy closed the runtime API connection before replying')));
+    socket.on('error', (error) => this.failed(error));
+  }
+
+  private failed(error: Error): void {
+    const reject = this.reject;
+    [this.waiter, this.reject] = [undefined, undefined];
+    reject?.(error);
   }
 
   static async open(socketPath: string): Promise<RawRuntimeClient> {
@@ -46,7 +59,7 @@ export class RawRuntimeClient {
 
   /** Several commands in one write; their replies, in order (HAProxy answers in order in prompt mode). */
   commands(requests: readonly { readonly line: string; readonly payload?: string }[]): Promise<string[]> {
-    const replies = new Promise<string[]>((resolve) => (this.waiter = resolve));
+    const replies = new Promise<string[]>((resolve, reject) => ([this.waiter, this.reject] = [resolve, reject]));
     this.wanted = requests.length;
     this.socket.write(requests.map(({ line, payload }) => (payload === undefined ? `${line}\n` : `${line} <<\n${payload.trimEnd()}\n\n`)).join(''));
     return replies;
@@ -87,17 +100,15 @@ export async function rawRun(haproxy: TestHaproxy, names: readonly string[], bun
   return seconds;
 }
 
-// What hotcert's transaction probe names (src/haproxy/cert-replies.ts TRANSACTION_PROBE_PATH).
-const TRANSACTION_PROBE_PATH = '/.hotcert-transaction-probe.pem';
 // How far ahead the served-state read that rides along with a commit is: any certificate not yet deployed.
 const RIDER_AHEAD = 8;
 
 /**
- * The raw client sending, for N renewals, exactly the runtime commands `hotcert sync` sends, pipelined as it sends
- * them: one write a certificate with the commit, `show ssl cert` of the result, the transaction probe, one
+ * The raw client sending, for N renewals, the runtime commands `hotcert sync` sends for each (not its preflight's
+ * nor a retry's), pipelined as it sends them: one write a certificate with the commit, `show ssl cert` of the result, the transaction probe, one
  * served-state read riding along, the next certificate's `set ssl cert` and `show ssl cert *` of its transaction.
- * No file, no parsing beyond the commit's success: what HAProxy's side of hotcert's checks costs, so the ceiling
- * for a client that makes them. @returns its wall time in seconds.
+ * No file, no parsing beyond the commit's success: what HAProxy's side of hotcert's checks costs, once pipelined:
+ * the ceiling for a client that makes them. @returns its wall time in seconds.
  */
 export async function rawRunWithHotcertCommands(haproxy: TestHaproxy, names: readonly string[], bundles: readonly string[]): Promise<number> {
   const client = await RawRuntimeClient.open(haproxy.socketPath);

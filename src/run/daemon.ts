@@ -141,6 +141,8 @@ export class Daemon {
     this.log.info('full resync', { [Field.reason]: reason, lineages: listing.names.length });
     this.resyncJobsLeft = listing.names.length * this.schedulers.size;
     this.progress.start(listing.names.length);
+    // Each pass learns afresh how its certificates are best read.
+    this.resyncReadings.clear();
     for (const name of listing.names) this.enqueueAll(name, 'resync');
     if (reason !== this.startReason) void this.fullSyncDrained();
   }
@@ -307,7 +309,9 @@ export class Daemon {
   // Never rejects: a listing that fails is logged (the periodic rescan tries again).
   private async resyncTarget(target: string): Promise<void> {
     try {
-      for (const name of (await this.parts.engine.source.list()).names) this.schedulers.get(target)?.enqueue(name, 'resync');
+      const { names } = await this.parts.engine.source.list();
+      this.resyncReadings.delete(target);
+      for (const name of names) this.schedulers.get(target)?.enqueue(name, 'resync');
     } catch (error) {
       this.log.error('cannot list the source\'s certificates', { source: this.parts.engine.source.kind, [Field.error]: error });
     }

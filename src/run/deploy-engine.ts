@@ -11,20 +11,13 @@ import type { Clock } from '../haproxy/transaction-guard.js';
 import type { Logger } from '../observe/log/create-logger.js';
 import { Field } from '../observe/log/fields.js';
 import { notServedError, type ReloadFallback } from '../platform/docker/reload-fallback.js';
-import type { CertificateSource } from '../sources/source.js';
+import type { CertificateSource, QuickLook } from '../sources/source.js';
 import type { FallbackEffects } from './apply-steps.js';
-import { Reconciler, type CertificateRead, type DeployResult, type ReconcileOptions } from './reconciler.js';
+import { Reconciler, type CertificateRead, type CertificateReading, type DeployResult, type ReconcileOptions } from './reconciler.js';
 import { TargetSlot } from './target-slot.js';
 
 const NO_OPTIONS: LineageOptions = { sniFilters: [] };
 const FALLBACK_POLL_MS = 250;
-
-/**
- * How a certificate is read: `quick-first` takes the source's cheap look and reads in full only when that does not
- * show it unchanged (a pass over many certificates, most unchanged); `full` reads in full at once (one that was
- * reported changed, where the cheap look would be work thrown away).
- */
-export type CertificateReading = 'quick-first' | 'full';
 
 export interface EngineParts {
   readonly config: Config;
@@ -87,13 +80,15 @@ export class DeployEngine {
     for (const slot of this.slots) slot.client.close();
   }
 
-  /** One read of a certificate for every target: the cheap look now, the full read (memoized) when one needs it. */
+  /** One read of a certificate for every target: the cheap look and the full read, each once, when one needs it. */
   private read(name: string, reading: CertificateReading): CertificateRead {
     let full: Promise<SourceFacts> | undefined;
+    let quick: { look: QuickLook | undefined } | undefined;
     const source = this.parts.source;
     return {
       name,
-      quick: reading === 'quick-first' ? source.quickLook(name) : undefined,
+      reading,
+      quick: () => (quick ??= { look: source.quickLook(name) }).look,
       source: () =>
         (full ??= source.read(name, new Date(this.parts.clock.now())).catch((error: unknown): SourceFacts => ({ kind: 'invalid', error: error as Error }))),
     };

@@ -23,10 +23,18 @@ export interface ReconcileOptions {
   readonly dryRun: boolean;
 }
 
-/** One certificate as read for a reconcile: the cheap look, and the full read (memoized across targets). */
+/**
+ * How a certificate is read: `quick-first` takes the source's cheap look and reads in full only when that does not
+ * show it unchanged (a pass over many certificates, most unchanged); `full` reads in full at once (one that was
+ * reported changed, where the cheap look would be work thrown away).
+ */
+export type CertificateReading = 'quick-first' | 'full';
+
+/** One certificate as read for a reconcile: the cheap look and the full read, each memoized across targets. */
 export interface CertificateRead {
   readonly name: string;
-  readonly quick: QuickLook | undefined;
+  readonly reading: CertificateReading;
+  readonly quick: () => QuickLook | undefined;
   readonly source: () => Promise<SourceFacts>;
 }
 
@@ -70,16 +78,28 @@ export class Reconciler {
       return { ...base, kind: 'failed', reason: (error as Error).message, error, durationMs: elapsed() };
     }
     slot.lastSeen.set(read.name, identityOf(served));
-    try {
-      if (await this.plainlyUnchanged(read, served, line, slot)) {
+    const plainly = async (): Promise<DeployResult | undefined> => {
+      try {
+        if (!(await this.plainlyUnchanged(read, served, line, slot))) return undefined;
         return { ...base, kind: 'unchanged', durationMs: elapsed(), ...(served?.serial ? { serial: served.serial } : {}), ...(served?.notAfter ? { notAfter: served.notAfter } : {}) };
+      } catch (error) {
+        return { ...base, kind: 'failed', reason: (error as Error).message, error, durationMs: elapsed() };
       }
-    } catch (error) {
-      return { ...base, kind: 'failed', reason: (error as Error).message, error, durationMs: elapsed() };
+    };
+    if (read.reading === 'quick-first') {
+      const verdict = await plainly();
+      if (verdict) return verdict;
     }
 
     const source = await read.source();
     if (source.kind === 'absent') return undefined;
+    // One outcome whichever way the certificate is read: the cheap look finds unchanged some lineages the full read
+    // does not call ready (a chain.pem that no longer matches fullchain.pem, while what is served and in hotcert's
+    // files is fullchain's), so a full read that finds it not ready asks the cheap look too.
+    if (read.reading === 'full' && source.kind !== 'ready') {
+      const verdict = await plainly();
+      if (verdict) return verdict;
+    }
     const certificate = source.kind === 'ready' ? source.certificate : undefined;
     const facts = certificate ? { serial: certificate.serial, notAfter: certificate.notAfter } : {};
     const context = this.context(read.name, certificate, line, slot);
@@ -196,7 +216,7 @@ export class Reconciler {
    * in use and not expired, and hotcert's files hold exactly this bundle and line. Anything else is planned.
    */
   private async plainlyUnchanged(read: CertificateRead, served: CertStoreDetails | undefined, line: CrtListLine, slot: TargetSlot): Promise<boolean> {
-    const quick = read.quick;
+    const quick = read.quick();
     if (!quick || served?.status !== 'Used' || !sameIdentity(identityOf(served), quick.identity)) return false;
     if (!served.notAfter || served.notAfter.getTime() <= this.parts.now()) return false;
     if (slot.target.runtimeOnly) return true;

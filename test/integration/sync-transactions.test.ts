@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCertbot } from '../helpers/certbot.js';
@@ -8,7 +9,7 @@ import { startPebble, type TestPebble } from '../helpers/pebble.js';
 import { makeSelfSigned } from '../helpers/pki.js';
 import { runCommand, startProcess } from '../helpers/processes.js';
 import { startStack, type TestStack } from '../helpers/stack.js';
-import { forEachLimited, makeIssuer, writeSyntheticLineage } from '../helpers/synthetic-lineages.js';
+import { forEachLimited, makeIssuer, makeSyntheticPems, writeSyntheticLineage } from '../helpers/synthetic-lineages.js';
 import { runtimeCommand } from '../helpers/runtime-socket.js';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js';
 import { probeServedCertificate } from '../helpers/tls-probe.js';
@@ -98,6 +99,32 @@ describeEachHaproxy('hotcert sync and HAProxy\'s one certificate transaction', (
     expect(canonicalSerial((await probeServedCertificate(haproxy.port, 'reload0.bench')).serial)).toBe(canonicalSerial(await certbot.liveSerial('reload0')));
     const again = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
     expect(again.stderr).not.toMatch(/certificate (deployed|added)/);
+  });
+
+  it('a lineage served as it is keeps its outcome when a run of renewals before it has the sync read in full', async () => {
+    // After four deployed in a row a sync reads the next certificates in full, without the quick look. The last
+    // lineage's chain.pem no longer matches its fullchain.pem (which is what HAProxy and the bundle file hold): the
+    // quick look finds it unchanged, the full read refuses it. Both readings must give the same outcome.
+    const letsencryptDir = join(temp.path, 'adaptive-letsencrypt');
+    const renewed = Array.from({ length: 24 }, (_, index) => `adapt${String(index).padStart(2, '0')}`);
+    const issuer = await makeIssuer();
+    await forEachLimited([...renewed, 'adaptzz'], 8, (name) => writeSyntheticLineage(letsencryptDir, issuer, name, 1));
+    const config = await writeHotcertConfig(temp.path, { letsencryptDir, haproxy, name: 'adaptive.yaml' });
+    expect((await runHotcert(['sync', '--config', config])).code).toBe(0);
+
+    await forEachLimited(renewed, 8, (name) => writeSyntheticLineage(letsencryptDir, issuer, name, 2));
+    const otherChain = (await makeSyntheticPems(await makeIssuer(), 'adaptzz')).chain;
+    await writeFile(join(letsencryptDir, 'archive', 'adaptzz', 'chain1.pem'), otherChain);
+    const result = await runHotcert(['sync', '--config', config], { HOTCERT_LOG_FORMAT: 'text' });
+    expect({ code: result.code, summary: result.stderr.match(/sync finished: .*/)?.[0] }).toEqual({
+      code: 0,
+      summary: expect.stringContaining('lineages=25 targets=1 deployed=24 added=0 reloaded=0 unchanged=1 not_ready=0 held=0 failed=0') as unknown as string,
+    });
+    expect(result.stderr).not.toMatch(/adaptzz.*(error|failed)/);
+    const served = await haproxy.command(`show ssl cert ${haproxy.bundlesDir}/adaptzz.pem`);
+    expect(served.match(/^Status: (\S+)$/m)?.[1]).toBe('Used');
+    const renewedLeaf = new X509Certificate(await readFile(join(letsencryptDir, 'live', 'adapt23', 'cert.pem'), 'utf8'));
+    expect(canonicalSerial((await probeServedCertificate(haproxy.port, 'adapt23.bench')).serial)).toBe(canonicalSerial(renewedLeaf.serialNumber));
   });
 
   it('refuses to run while another process holds the lock, and runs once the kernel released it (SIGKILL)', async () => {

@@ -17,19 +17,19 @@ describe('AdaptiveReading', () => {
     expect(seen).toEqual(['quick-first', 'quick-first', 'quick-first', 'quick-first', 'full', 'full']);
   });
 
-  it('goes back to the quick look at the first certificate unchanged on every target', () => {
+  it('goes back to the quick look at the first certificate found unchanged and deployed nowhere', () => {
     const reading = new AdaptiveReading();
     for (let index = 0; index < 4; index += 1) reading.observe(outcomes('added', 'added'));
     expect(reading.next()).toBe('full');
     reading.observe(outcomes('unchanged', 'deployed'));
     expect(reading.next()).toBe('full');
-    reading.observe(outcomes('unchanged', 'unchanged'));
+    reading.observe(outcomes('unchanged', 'failed'));
     expect(reading.next()).toBe('quick-first');
   });
 
-  it('counts neither way what says nothing of a change: failures, not ready, held, no target', () => {
+  it('counts neither way what says nothing of a change: failures on every target, not ready, held, no target', () => {
     const reading = new AdaptiveReading();
-    for (let index = 0; index < 3; index += 1) reading.observe(outcomes('deployed'));
+    for (let index = 0; index < 3; index += 1) reading.observe(outcomes('deployed', 'failed'));
     reading.observe(outcomes('failed', 'failed'));
     reading.observe(outcomes('not-ready'));
     reading.observe(outcomes('held'));
