@@ -30,7 +30,7 @@ interface Row {
   readonly version: string;
   readonly n: number;
   readonly phase: string;
-  /** Which of the renewal rounds (HOTCERT_BENCH_RENEWALS), each a raw run, a raw run with files and a sync side by side. */
+  /** Which of the renewal rounds (HOTCERT_BENCH_RENEWALS), each every client and a sync side by side. */
   readonly round?: number;
   readonly who: 'raw client' | "raw client, hotcert's commands" | 'raw client + files' | 'hotcert';
   readonly wallS: number;
@@ -86,7 +86,7 @@ async function benchmark(n: number, series: HaproxyVersion, renewRounds: number)
       const bundles = await Promise.all(names.map((name) => bundleOf(configDir, name, round + 2)));
       const raw = async (): Promise<Row> => ({ version, n, phase: 'renew', round, who: 'raw client', ...(await measured(async () => ({ wallS: await rawRun(haproxy, names, bundles, 'renew') }))), changed: n });
       const withCommands = async (): Promise<Row> => ({
-        ...{ version, n, phase: 'renew', round, who: "raw client, hotcert's commands" as const, changed: n },
+        version, n, phase: 'renew', round, who: "raw client, hotcert's commands", changed: n,
         ...(await measured(async () => ({ wallS: await rawRunWithHotcertCommands(haproxy, names, bundles) }))),
       });
       const withFiles = async (): Promise<Row> => ({ version, n, phase: 'renew', round, who: 'raw client + files', ...(await measured(() => rawRunWithFiles(haproxy, configDir, names))), changed: n });

@@ -105,10 +105,10 @@ const RIDER_AHEAD = 8;
 
 /**
  * The raw client sending, for N renewals, the runtime commands `hotcert sync` sends for each (not its preflight's
- * nor a retry's), pipelined as it sends them: one write a certificate with the commit, `show ssl cert` of the result, the transaction probe, one
- * served-state read riding along, the next certificate's `set ssl cert` and `show ssl cert *` of its transaction.
- * No file, no parsing beyond the commit's success: what HAProxy's side of hotcert's checks costs, once pipelined:
- * the ceiling for a client that makes them. @returns its wall time in seconds.
+ * nor a retry's), pipelined as it sends them: one write a certificate with the commit, `show ssl cert` of the
+ * result, the transaction probe, one served-state read riding along, the next certificate's `set ssl cert` and
+ * `show ssl cert *` of its transaction. No file, no parsing beyond the commit's success: what HAProxy's side of
+ * hotcert's checks costs, once pipelined: the ceiling for a client that makes them. @returns its wall time in seconds.
  */
 export async function rawRunWithHotcertCommands(haproxy: TestHaproxy, names: readonly string[], bundles: readonly string[]): Promise<number> {
   const client = await RawRuntimeClient.open(haproxy.socketPath);
